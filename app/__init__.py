@@ -1,0 +1,1 @@
+"""Segmentti: client segmentation for Finnish social and health care."""

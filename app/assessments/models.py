@@ -1,0 +1,77 @@
+"""Tables of the segment timeline: assessments, their retractions, and consent events.
+
+Rows here are only ever inserted. A correction is a new assessment; an error is a retraction
+row pointing at the assessment; a withdrawn consent is a new consent event.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field as Column
+from sqlmodel import SQLModel
+
+from app.db import JSONDocument, UTCDateTime
+
+
+class Assessment(SQLModel, table=True):
+    __tablename__ = "assessment"
+    __table_args__ = (
+        # The per-client sequence makes concurrent writers for one client collide in the
+        # database even if a lock were ever missed: the second insert fails, nothing interleaves.
+        sa.UniqueConstraint("client_id", "sequence"),
+        sa.Index("ix_assessment_tenant_client_effective", "tenant", "client_id", "effective_at"),
+        sa.CheckConstraint("source IN ('assessment', 'import')", name="source"),
+    )
+
+    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    tenant: str = Column(max_length=64)
+    client_id: uuid.UUID = Column(foreign_key="client.id")
+    sequence: int
+    model_id: str = Column(max_length=64)
+    model_version: str = Column(max_length=32)
+    answers: dict[str, Any] = Column(sa_type=JSONDocument)
+    details: dict[str, Any] = Column(sa_type=JSONDocument)
+    suggested_code: int | None = None
+    decided_code: int
+    override_reason: str | None = Column(default=None, max_length=2000)
+    # {"fi": [...], "sv": [...], "en": [...]} exactly as shown when it was recorded
+    explanation: dict[str, list[str]] = Column(sa_type=JSONDocument)
+    warnings: dict[str, list[str]] = Column(sa_type=JSONDocument)
+    attention: bool | None = None
+    effective_at: datetime = Column(sa_type=UTCDateTime)
+    recorded_at: datetime = Column(sa_type=UTCDateTime)
+    recorded_by: str = Column(max_length=255)
+    source: str = Column(default="assessment", max_length=16)
+
+
+class Retraction(SQLModel, table=True):
+    __tablename__ = "retraction"
+
+    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    tenant: str = Column(max_length=64)
+    assessment_id: uuid.UUID = Column(foreign_key="assessment.id", unique=True)
+    reason: str = Column(max_length=2000)
+    retracted_at: datetime = Column(sa_type=UTCDateTime)
+    retracted_by: str = Column(max_length=255)
+
+
+class ConsentEvent(SQLModel, table=True):
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        sa.Index("ix_consent_event_tenant_client_at", "tenant", "client_id", "at"),
+        sa.CheckConstraint("register_name IN ('health')", name="register_name"),
+        sa.CheckConstraint("source IN ('consent', 'assessment', 'import')", name="source"),
+    )
+
+    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    tenant: str = Column(max_length=64)
+    client_id: uuid.UUID = Column(foreign_key="client.id")
+    register_name: str = Column(max_length=16)
+    given: bool
+    at: datetime = Column(sa_type=UTCDateTime)
+    recorded_at: datetime = Column(sa_type=UTCDateTime)
+    recorded_by: str = Column(max_length=255)
+    source: str = Column(max_length=16)
+    assessment_id: uuid.UUID | None = Column(default=None, foreign_key="assessment.id")

@@ -1,0 +1,38 @@
+"""The access log (Act 703/2023): who touched which client's data, when, how and why."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import Field as Column
+from sqlmodel import SQLModel
+
+from app.db import UTCDateTime
+
+
+class AccessLogEntry(SQLModel, table=True):
+    __tablename__ = "access_log"
+    __table_args__ = (sa.Index("ix_access_log_tenant_client_at", "tenant", "client_id", "at"),)
+
+    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    tenant: str = Column(max_length=64)
+    at: datetime = Column(sa_type=UTCDateTime)
+    actor: str = Column(max_length=255)
+    # No foreign key: an attempt on an id that is not (or not this tenant's) client is logged too.
+    client_id: uuid.UUID | None = Column(default=None)
+    operation: str = Column(max_length=64)
+    purpose: str | None = Column(default=None, max_length=200)
+    outcome: str = Column(max_length=32)
+
+
+class AccessLogItem(BaseModel):
+    at: datetime
+    actor: str
+    operation: str
+    purpose: str | None
+    outcome: str
+
+
+class AccessLog(BaseModel):
+    items: list[AccessLogItem]

@@ -1,0 +1,20 @@
+"""/v1/clients/lookup: from an identity (in the body, never the URL) to the opaque client id."""
+
+from fastapi import APIRouter
+
+from app.clients import service
+from app.clients.models import ClientIdentity, ClientRef
+from app.db import SessionDep
+from app.deps import ProtectorDep, SegmentsReader
+
+router = APIRouter(prefix="/v1/clients", tags=["clients"])
+
+
+@router.post("/lookup", response_model=ClientRef)
+def lookup_client(
+    body: ClientIdentity,
+    principal: SegmentsReader,
+    session: SessionDep,
+    protector: ProtectorDep,
+) -> ClientRef:
+    return service.lookup(session, protector, principal, body)

@@ -1,0 +1,202 @@
+"""Domain errors and their one rendering: RFC 9457 `application/problem+json`.
+
+    SegmenttiError
+     ├── InvalidInput          422  (field errors)
+     ├── MalformedBody         400
+     ├── Unauthenticated       401
+     ├── Forbidden             403
+     ├── NotFound              404
+     ├── Conflict              409
+     ├── PayloadTooLarge       413
+     └── UnsupportedMediaType  415
+
+Messages name the field and what was expected; they never repeat the value that was sent, so an
+identity code cannot leak through an error.
+"""
+
+import logging
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("segmentti")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class SegmenttiError(Exception):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class InvalidInput(SegmenttiError):
+    status = 422
+    slug = "validation-error"
+    title = "The request is not valid"
+
+    def __init__(self, errors: Sequence[FieldError], detail: str | None = None) -> None:
+        fields = ", ".join(e.field for e in errors)
+        super().__init__(detail or f"Check these fields: {fields}.", errors)
+
+
+class MalformedBody(SegmenttiError):
+    status = 400
+    slug = "malformed-body"
+    title = "The request body cannot be read"
+
+
+class Unauthenticated(SegmenttiError):
+    status = 401
+    slug = "unauthenticated"
+    title = "A valid bearer token is required"
+
+
+class Forbidden(SegmenttiError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(SegmenttiError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(SegmenttiError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict with the current state"
+
+
+class PayloadTooLarge(SegmenttiError):
+    status = 413
+    slug = "payload-too-large"
+    title = "The request body is too large"
+
+
+class UnsupportedMediaType(SegmenttiError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+def invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput([FieldError(field, message)])
+
+
+def problem_body(
+    status: int, slug: str, title: str, detail: str, errors: Sequence[FieldError] = ()
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"urn:segmentti:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return body
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, slug, title, detail, errors),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] if parts[0] == "body" else parts
+    return ".".join(parts) or "body"
+
+
+_SAFE_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid"))
+    for prefix in _SAFE_MESSAGE_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
+
+
+def field_errors_from_pydantic(errors: Sequence[Any]) -> list[FieldError]:
+    return [FieldError(_field_name(e.get("loc", ())), _message(e)) for e in errors]
+
+
+async def _segmentti_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SegmenttiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, headers)
+
+
+async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem_response(
+            400, MalformedBody.slug, MalformedBody.title, "The body is not valid JSON."
+        )
+    fields = field_errors_from_pydantic(errors)
+    return problem_response(
+        422,
+        InvalidInput.slug,
+        InvalidInput.title,
+        "Check these fields: " + ", ".join(f.field for f in fields) + ".",
+        fields,
+    )
+
+
+async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(
+        exc.status_code, f"http-{exc.status_code}", title, detail, headers=exc.headers
+    )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    # The exception's text may hold request data (a driver error quotes its parameters), so the
+    # log gets the type and the stack, never the message.
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unexpected error %s\n%s", type(exc).__name__, stack)
+    return problem_response(
+        500, "internal-error", "Internal server error", "The service failed; nothing was written."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SegmenttiError, _segmentti_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unexpected)

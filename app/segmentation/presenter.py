@@ -1,0 +1,87 @@
+"""Model versions rendered as the catalog API describes them (every language at once)."""
+
+from app.schemas import LocalizedText
+from app.segmentation.catalog import AnswerSpec, ModelVersion, Segment, Text
+from app.segmentation.registry import ModelRegistry
+from app.segmentation.schemas import (
+    AnswerDescription,
+    ImplicationText,
+    ModelDetail,
+    ModelList,
+    ModelSummary,
+    ModelVersionDescription,
+    SegmentDescription,
+    ValueLabel,
+)
+from app.tenants import Tenant
+
+
+def _text(text: Text) -> LocalizedText:
+    return LocalizedText(fi=text["fi"], sv=text["sv"], en=text["en"])
+
+
+def model_list(registry: ModelRegistry, tenant: Tenant, model_ids: list[str]) -> ModelList:
+    items = []
+    for model_id in model_ids:
+        latest = registry.latest(model_id)
+        assert latest is not None
+        items.append(
+            ModelSummary(
+                id=model_id,
+                name=_text(latest.name),
+                latest_version=latest.version,
+                register_name=latest.register,
+                default=model_id == tenant.default_model,
+            )
+        )
+    return ModelList(default_model=tenant.default_model, items=items)
+
+
+def _answer(spec: AnswerSpec) -> AnswerDescription:
+    return AnswerDescription(
+        name=spec.name,
+        kind=spec.kind,
+        required=spec.required,
+        label=_text(spec.label),
+        values=[ValueLabel(value=v, label=_text(spec.value_labels[v])) for v in spec.values],
+        keys=[ValueLabel(value=k, label=_text(spec.key_labels[k])) for k in spec.keys],
+        minimum=spec.minimum,
+    )
+
+
+def _segment(model: ModelVersion, segment: Segment) -> SegmentDescription:
+    return SegmentDescription(
+        code=segment.code,
+        key=segment.key,
+        register_code=segment.register_code,
+        names=_text(segment.name),
+        group=segment.group,
+        group_names=_text(model.groups[segment.group]),
+        implications=[
+            ImplicationText(aspect=a, label=_text(label), text=_text(segment.implications[a]))
+            for a, label in model.aspects.items()
+        ],
+        description=_text(segment.description),
+        promise=_text(segment.promise) if segment.promise else None,
+        reassess_after_days=segment.reassess_after_days,
+        placed_by=dict(segment.when),
+    )
+
+
+def model_detail(registry: ModelRegistry, tenant: Tenant, model: ModelVersion) -> ModelDetail:
+    return ModelDetail(
+        id=model.id,
+        name=_text(model.name),
+        source=_text(model.source),
+        register_name=model.register,
+        rule=model.rule,
+        parameters=dict(model.parameters),
+        version=model.version,
+        valid_from=model.valid_from,
+        versions=[
+            ModelVersionDescription(version=v.version, valid_from=v.valid_from)
+            for v in registry.get_versions(model.id)
+        ],
+        answers=[_answer(a) for a in model.answers],
+        segments=[_segment(model, s) for s in model.segments],
+    )

@@ -1,0 +1,97 @@
+"""API bodies of the model catalog, and the segment references other domains embed."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.schemas import LocalizedText
+
+
+class SegmentRef(BaseModel):
+    code: int = Field(description="The segment's number in its model.")
+    key: str
+    name: str
+    register_code: int | None = Field(
+        description="The health-register number (Apotti 1–4); null when the model has none."
+    )
+
+
+class Implication(BaseModel):
+    aspect: str
+    label: str
+    text: str
+
+
+class GroupRef(BaseModel):
+    key: str
+    name: str
+
+
+class ModelSummary(BaseModel):
+    id: str
+    name: LocalizedText
+    latest_version: str
+    register_name: Literal["health"] | None = Field(serialization_alias="register")
+    default: bool
+
+
+class ModelList(BaseModel):
+    default_model: str
+    items: list[ModelSummary]
+
+
+class ValueLabel(BaseModel):
+    value: str
+    label: LocalizedText
+
+
+class AnswerDescription(BaseModel):
+    name: str
+    kind: Literal["choice", "integer", "boolean", "choice_list", "levels"]
+    required: bool
+    label: LocalizedText
+    values: list[ValueLabel] = Field(description="Allowed values (choice, choice_list, levels).")
+    keys: list[ValueLabel] = Field(description="The object's keys (levels).")
+    minimum: int | None
+
+
+class ImplicationText(BaseModel):
+    aspect: str
+    label: LocalizedText
+    text: LocalizedText
+
+
+class SegmentDescription(BaseModel):
+    code: int
+    key: str
+    register_code: int | None
+    names: LocalizedText
+    group: str
+    group_names: LocalizedText
+    implications: list[ImplicationText]
+    description: LocalizedText = Field(description="Addressed to the client.")
+    promise: LocalizedText | None = Field(description="The service promise, where one is made.")
+    reassess_after_days: int
+    placed_by: dict[str, str] = Field(
+        description="Grid models: the answers that place a client in this segment."
+    )
+
+
+class ModelVersionDescription(BaseModel):
+    version: str
+    valid_from: date
+
+
+class ModelDetail(BaseModel):
+    id: str
+    name: LocalizedText
+    source: LocalizedText
+    register_name: Literal["health"] | None = Field(serialization_alias="register")
+    rule: str
+    parameters: dict[str, int]
+    version: str = Field(description="The version described here (the newest unless asked).")
+    valid_from: date
+    versions: list[ModelVersionDescription]
+    answers: list[AnswerDescription]
+    segments: list[SegmentDescription]

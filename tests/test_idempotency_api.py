@@ -1,0 +1,65 @@
+"""`Idempotency-Key`: a retry returns the first response and writes nothing."""
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from tests.conftest import Auth
+from tests.helpers import helsinki_assessment
+
+
+def assessments(session: Session) -> int:
+    return session.execute(sa.text("SELECT count(*) FROM assessment")).scalar_one()
+
+
+def test_a_retried_submission_returns_the_first_response_and_writes_nothing(
+    client: TestClient, auth: Auth, session: Session
+) -> None:
+    body = helsinki_assessment()
+    headers = auth(**{"Idempotency-Key": "apotti-req-1"})
+    first = client.post("/v1/assessments", json=body, headers=headers)
+    retry = client.post("/v1/assessments", json=body, headers=headers)
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert assessments(session) == 1
+
+
+def test_the_same_key_with_another_body_is_422(
+    client: TestClient, auth: Auth, session: Session
+) -> None:
+    headers = auth(**{"Idempotency-Key": "apotti-req-2"})
+    client.post("/v1/assessments", json=helsinki_assessment("easy", "few"), headers=headers)
+    other = client.post(
+        "/v1/assessments", json=helsinki_assessment("easy", "many"), headers=headers
+    )
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert assessments(session) == 1
+
+
+def test_keys_are_per_tenant(client: TestClient, auth: Auth, session: Session) -> None:
+    body = helsinki_assessment()
+    first = client.post(
+        "/v1/assessments", json=body, headers=auth(org="helsinki", **{"Idempotency-Key": "k"})
+    )
+    second = client.post(
+        "/v1/assessments", json=body, headers=auth(org="vantaa-kerava", **{"Idempotency-Key": "k"})
+    )
+    assert first.status_code == second.status_code == 201
+    assert first.json()["client_id"] != second.json()["client_id"]
+
+
+def test_retried_consent_and_retraction_write_once(client: TestClient, auth: Auth) -> None:
+    created = client.post("/v1/assessments", json=helsinki_assessment(), headers=auth()).json()
+    consent_url = f"/v1/clients/{created['client_id']}/consents"
+    headers = auth(**{"Idempotency-Key": "consent-1"})
+    body = {"register": "health", "given": True, "at": "2026-01-01T00:00:00Z"}
+    assert client.post(consent_url, json=body, headers=headers).status_code == 201
+    assert client.post(consent_url, json=body, headers=headers).status_code == 201
+    assert len(client.get(consent_url, headers=auth()).json()["items"]) == 1
+    retraction_url = f"/v1/assessments/{created['assessment_id']}/retraction"
+    headers = auth(**{"Idempotency-Key": "retraction-1"})
+    assert client.post(retraction_url, json={"reason": "r"}, headers=headers).status_code == 201
+    assert client.post(retraction_url, json={"reason": "r"}, headers=headers).status_code == 201

@@ -1,0 +1,62 @@
+"""Personal identity codes: every 2023 century sign, checksum, date, and what is refused."""
+
+import pytest
+
+from app.clients.identity import IdentityProtector, hetu_problem
+from app.clients.models import ClientIdentity
+from tests.conftest import DATA_KEY, INDEX_KEY
+from tests.helpers import hetu
+
+
+@pytest.mark.parametrize("sign", list("+-ABCDEFUVWXY"))
+def test_every_century_sign_of_the_2023_reform_is_accepted(sign: str) -> None:
+    assert hetu_problem(hetu("010203", sign)) is None
+
+
+def test_the_example_code_from_the_contract_is_valid() -> None:
+    assert hetu_problem("131052-308T") is None
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("131052-308U", "check character"),
+        ("310252-308T", "date of birth does not exist"),
+        ("131052-001T", "individual number"),
+        ("131052G308T", "century sign"),
+        ("131052-308t", "upper case"),
+        (" 131052-308T", "upper case"),
+        ("1310523-308T", "DDMMYYCNNNT"),
+    ],
+)
+def test_bad_codes_are_refused_with_a_reason_that_does_not_repeat_them(
+    code: str, expected: str
+) -> None:
+    problem = hetu_problem(code)
+    assert problem is not None and expected in problem
+    assert code.strip() not in problem
+
+
+def test_temporary_codes_are_refused_in_favour_of_external_id() -> None:
+    problem = hetu_problem(hetu("010203", "-", 912))
+    assert problem is not None and "external_id" in problem
+
+
+def test_dash_and_y_codes_are_different_people() -> None:
+    protector = IdentityProtector(DATA_KEY, INDEX_KEY)
+    dash = ClientIdentity(hetu=hetu("010105", "-"))
+    y_sign = ClientIdentity(hetu=hetu("010105", "Y"))
+    assert protector.index("helsinki", dash) != protector.index("helsinki", y_sign)
+
+
+def test_the_same_person_in_two_tenants_has_two_unlinkable_indexes() -> None:
+    protector = IdentityProtector(DATA_KEY, INDEX_KEY)
+    person = ClientIdentity(hetu="131052-308T")
+    assert protector.index("helsinki", person) != protector.index("vantaa-kerava", person)
+
+
+def test_identity_codes_are_encrypted_at_rest_and_round_trip() -> None:
+    protector = IdentityProtector(DATA_KEY, INDEX_KEY)
+    token = protector.encrypt("131052-308T")
+    assert "131052" not in token
+    assert protector.decrypt(token) == "131052-308T"

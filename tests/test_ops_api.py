@@ -1,0 +1,50 @@
+"""Liveness, readiness and the offline docs."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from app.db import create_db_engine
+from app.main import create_app
+from tests.conftest import make_settings
+
+
+def test_healthz_needs_no_token(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_is_ok_on_a_migrated_database(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["database"] == "ok"
+
+
+def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path))
+    app.state.engine = create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "outdated schema"
+
+
+def test_readyz_is_503_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path))
+    app.state.engine = sa.create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+def test_docs_work_without_internet(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "/static-offline-docs/swagger-ui-bundle.js" in page.text
+    assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
