@@ -127,12 +127,17 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-@pytest.fixture
-def app(settings: Settings, engine: sa.Engine, session: Session) -> FastAPI:
+def build_app(settings: Settings, engine: sa.Engine, session: Session) -> FastAPI:
+    """The app on the test's database, its requests sharing the test's rolled-back session."""
     application = create_app(settings)
     application.state.engine = engine
     application.dependency_overrides[get_session] = lambda: session
     return application
+
+
+@pytest.fixture
+def app(settings: Settings, engine: sa.Engine, session: Session) -> FastAPI:
+    return build_app(settings, engine, session)
 
 
 @pytest.fixture
