@@ -22,6 +22,8 @@ from app.db import create_db_engine
 from app.errors import install_error_handlers
 from app.keys import resolve_keys
 from app.limits import BodySizeLimit
+from app.metrics import Metrics, MetricsMiddleware
+from app.metrics import router as metrics_router
 from app.ops import head_revision
 from app.ops import router as ops_router
 from app.segmentation.registry import load_registry
@@ -77,10 +79,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
     )
     install_error_handlers(app)
-    for router in (ops_router, models_router, clients_router, assessments_router, audit_router):
+    for router in (
+        ops_router,
+        metrics_router,
+        models_router,
+        clients_router,
+        assessments_router,
+        audit_router,
+    ):
         app.include_router(router)
     max_body = (settings or get_settings()).max_body_bytes
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
 

@@ -1,6 +1,7 @@
 """Liveness, readiness and the offline docs."""
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -48,3 +49,12 @@ def test_docs_work_without_internet(client: TestClient) -> None:
     assert "cdn" not in page.text.lower()
     assert "/static-offline-docs/swagger-ui-bundle.js" in page.text
     assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+
+
+def test_metrics_count_requests_by_route_template(client: TestClient, auth: Any) -> None:
+    client.get("/healthz")
+    client.get("/v1/clients/4f1f4a4e-2d4c-4b0e-9a53-0e9f7c1d2b11/segment", headers=auth())
+    text = client.get("/metrics").text
+    assert 'segmentti_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'route="/v1/clients/{client_id}/segment",status="404"' in text
+    assert "4f1f4a4e" not in text
