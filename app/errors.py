@@ -23,7 +23,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("segmentti")
@@ -176,12 +178,25 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     )
 
 
-async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes, from the API's own description of itself (Starlette names
+    only the first of several routes that share a path)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {method.upper() for method in operations}
+    return ", ".join(sorted(methods))
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(
-        exc.status_code, f"http-{exc.status_code}", title, detail, headers=exc.headers
+        exc.status_code, f"http-{exc.status_code}", title, detail, headers=headers
     )
 
 
@@ -200,3 +215,47 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(Exception, _unexpected)
+
+
+class ProblemField(BaseModel):
+    field: str = Field(description="Where the problem is, e.g. `answers.coping`.")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is returned."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] | None = Field(
+        default=None, description="Validation errors: one per field."
+    )
+
+
+_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    401: "No valid bearer token.",
+    403: "The token lacks the scope, or its organisation is not a tenant here.",
+    404: "Not found (another tenant's resources are not found either).",
+    409: "Conflicts with the current state.",
+    413: "The body is too large.",
+    422: "The request is not valid; `errors` names each field.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the problems an operation can answer with."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+# What every authenticated operation can answer, besides its own.
+AUTHENTICATED = (401, 403, 422)
+WITH_BODY = (400, 401, 403, 413, 422)

@@ -7,6 +7,7 @@ the process at start with the file and the problem named, never a half-loaded se
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -19,7 +20,7 @@ from app.clients.identity import IdentityProtector
 from app.clients.router import router as clients_router
 from app.config import Settings, get_settings
 from app.db import create_db_engine
-from app.errors import install_error_handlers
+from app.errors import Problem, install_error_handlers
 from app.keys import resolve_keys
 from app.limits import BodySizeLimit
 from app.metrics import Metrics, MetricsMiddleware
@@ -62,6 +63,24 @@ def load_state(app: FastAPI, settings: Settings) -> None:
         app.state.owns_engine = True
 
 
+def _document_problems(app: FastAPI) -> None:
+    """Add the Problem schema the operations' error responses refer to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(problem.pop("$defs", {}))
+            schemas["Problem"] = problem
+            document["components"]["schemas"] = dict(sorted(schemas.items()))
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
     ):
         app.include_router(router)
+    _document_problems(app)
     max_body = (settings or get_settings()).max_body_bytes
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
     app.state.metrics = Metrics()

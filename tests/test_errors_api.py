@@ -126,3 +126,12 @@ def test_an_unknown_assessment_is_404(client: TestClient, auth: Auth) -> None:
     response = client.get("/v1/assessments/4f1f4a4e-2d4c-4b0e-9a53-0e9f7c1d2b11", headers=auth())
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_wrong_method_names_every_allowed_one(client: TestClient, auth: Auth) -> None:
+    response = client.delete(
+        "/v1/clients/4f1f4a4e-2d4c-4b0e-9a53-0e9f7c1d2b11/consents", headers=auth()
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["content-type"] == "application/problem+json"

@@ -19,10 +19,14 @@ from app.assessments.schemas import (
 )
 from app.db import SessionDep
 from app.deps import AssessmentsWriter, ConsentsWriter, Language, ProtectorDep, SegmentsReader
+from app.errors import AUTHENTICATED, WITH_BODY, problem_responses
 from app.idempotency import IdempotencyKey
 from app.segmentation.service import RegistryDep
 
-router = APIRouter(prefix="/v1", tags=["assessments"])
+router = APIRouter(
+    prefix="/v1", tags=["assessments"], responses=problem_responses(*AUTHENTICATED, 404)
+)
+WRITE = problem_responses(*WITH_BODY)
 
 
 def _created(response: Response, replayed: bool, location: str) -> None:
@@ -31,7 +35,7 @@ def _created(response: Response, replayed: bool, location: str) -> None:
         response.headers["Idempotent-Replayed"] = "true"
 
 
-@router.post("/assessments", status_code=201, response_model=AssessmentView)
+@router.post("/assessments", status_code=201, response_model=AssessmentView, responses=WRITE)
 def submit_assessment(
     body: AssessmentRequest,
     principal: AssessmentsWriter,
@@ -70,7 +74,10 @@ def get_assessment(
 
 
 @router.post(
-    "/assessments/{assessment_id}/retraction", status_code=201, response_model=AssessmentView
+    "/assessments/{assessment_id}/retraction",
+    status_code=201,
+    response_model=AssessmentView,
+    responses={**WRITE, **problem_responses(409)},
 )
 def retract_assessment(
     assessment_id: uuid.UUID,
@@ -125,7 +132,12 @@ def get_segment_history(
     )
 
 
-@router.post("/clients/{client_id}/consents", status_code=201, response_model=ConsentEventView)
+@router.post(
+    "/clients/{client_id}/consents",
+    status_code=201,
+    response_model=ConsentEventView,
+    responses=WRITE,
+)
 def record_consent(
     client_id: uuid.UUID,
     body: ConsentRequest,

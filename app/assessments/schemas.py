@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from app.clients.models import ClientIdentity
 from app.schemas import RequestBody
@@ -167,9 +167,11 @@ class ConsentRequest(RequestBody):
 
 
 class ConsentEventView(BaseModel):
+    model_config = ConfigDict(validate_by_name=True)
+
     consent_id: uuid.UUID
     client_id: uuid.UUID
-    register_name: str = Field(serialization_alias="register")
+    register_name: str = Field(alias="register")
     given: bool
     at: datetime
     recorded_at: datetime

@@ -9,8 +9,11 @@ from app.audit.models import AccessLog
 from app.clients import service as clients
 from app.db import SessionDep
 from app.deps import AuditReader
+from app.errors import AUTHENTICATED, problem_responses
 
-router = APIRouter(prefix="/v1/clients", tags=["audit"])
+router = APIRouter(
+    prefix="/v1/clients", tags=["audit"], responses=problem_responses(*AUTHENTICATED, 404)
+)
 
 
 @router.get("/{client_id}/access-log", response_model=AccessLog)

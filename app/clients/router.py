@@ -6,8 +6,11 @@ from app.clients import service
 from app.clients.models import ClientIdentity, ClientRef
 from app.db import SessionDep
 from app.deps import ProtectorDep, SegmentsReader
+from app.errors import WITH_BODY, problem_responses
 
-router = APIRouter(prefix="/v1/clients", tags=["clients"])
+router = APIRouter(
+    prefix="/v1/clients", tags=["clients"], responses=problem_responses(*WITH_BODY, 404)
+)
 
 
 @router.post("/lookup", response_model=ClientRef)

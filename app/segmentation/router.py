@@ -8,13 +8,13 @@ from app.assessments.schemas import ClassificationResult, ClassifyRequest
 from app.auth import Principal, require_scope
 from app.db import utc_now
 from app.deps import AssessmentsWriter, Language
-from app.errors import NotFound
+from app.errors import AUTHENTICATED, WITH_BODY, NotFound, problem_responses
 from app.segmentation import presenter
 from app.segmentation.schemas import ModelDetail, ModelList
 from app.segmentation.service import RegistryDep, decide, model_for_tenant, tenant_model_ids
 from app.segmentation.views import segment_ref
 
-router = APIRouter(prefix="/v1", tags=["models"])
+router = APIRouter(prefix="/v1", tags=["models"], responses=problem_responses(*AUTHENTICATED))
 
 AnyReader = Annotated[Principal, Depends(require_scope("segments:read"))]
 
@@ -27,7 +27,7 @@ def list_models(principal: AnyReader, registry: RegistryDep) -> ModelList:
     )
 
 
-@router.get("/models/{model_id}", response_model=ModelDetail)
+@router.get("/models/{model_id}", response_model=ModelDetail, responses=problem_responses(404))
 def get_model(
     model_id: str,
     principal: AnyReader,
@@ -42,7 +42,9 @@ def get_model(
     return presenter.model_detail(registry, principal.tenant, chosen)
 
 
-@router.post("/classify", response_model=ClassificationResult)
+@router.post(
+    "/classify", response_model=ClassificationResult, responses=problem_responses(*WITH_BODY)
+)
 def classify(
     body: ClassifyRequest,
     principal: AssessmentsWriter,

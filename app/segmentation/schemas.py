@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas import LocalizedText
 
@@ -29,10 +29,12 @@ class GroupRef(BaseModel):
 
 
 class ModelSummary(BaseModel):
+    model_config = ConfigDict(validate_by_name=True)
+
     id: str
     name: LocalizedText
     latest_version: str
-    register_name: Literal["health"] | None = Field(serialization_alias="register")
+    register_name: Literal["health"] | None = Field(alias="register")
     default: bool
 
 
@@ -84,10 +86,12 @@ class ModelVersionDescription(BaseModel):
 
 
 class ModelDetail(BaseModel):
+    model_config = ConfigDict(validate_by_name=True)
+
     id: str
     name: LocalizedText
     source: LocalizedText
-    register_name: Literal["health"] | None = Field(serialization_alias="register")
+    register_name: Literal["health"] | None = Field(alias="register")
     rule: str
     parameters: dict[str, int]
     version: str = Field(description="The version described here (the newest unless asked).")
