@@ -4,6 +4,7 @@
 any route runs, so no query can be made for an unknown tenant.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -13,6 +14,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings
+from app.db import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.keys import Keys
 from app.tenants import Tenant
@@ -98,11 +100,34 @@ def current_principal(
     return Principal(sub=sub, tenant=tenant, scopes=frozenset(scope.split()), purpose=x_purpose)
 
 
+def _client_in_path(request: Request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(request.path_params["client_id"]))
+    except (KeyError, ValueError):
+        return None
+
+
 def require_scope(scope: str) -> Callable[..., Principal]:
     assert scope in SCOPES, scope
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    def dependency(
+        request: Request,
+        principal: Annotated[Principal, Depends(current_principal)],
+        session: SessionDep,
+    ) -> Principal:
         if scope not in principal.scopes:
+            client_id = _client_in_path(request)
+            if client_id is not None:
+                # An attempt on a client's data is attributable even when it is refused.
+                from app.audit import service as audit
+
+                audit.record_refusal(
+                    session,
+                    principal,
+                    operation=getattr(request.scope.get("route"), "name", "unknown"),
+                    client_id=client_id,
+                    outcome="forbidden",
+                )
             raise Forbidden(f"This operation needs the scope `{scope}`.")
         return principal
 

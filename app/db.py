@@ -89,15 +89,22 @@ def _configure_sqlite(engine: Engine) -> None:
 def create_db_engine(url: str, settings: Settings | None = None) -> Engine:
     url_obj = sa.make_url(url)
     if url_obj.get_backend_name() == "sqlite":
-        engine = sa.create_engine(url_obj, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(
+            url_obj, connect_args={"check_same_thread": False}, hide_parameters=True
+        )
         _configure_sqlite(engine)
         return engine
-    if url_obj.drivername == "postgresql":
+    if url_obj.drivername in ("postgresql", "postgres"):
         url_obj = url_obj.set(drivername="postgresql+psycopg")
     pool_size = settings.db_pool_size if settings else 5
     max_overflow = settings.db_max_overflow if settings else 10
+    # hide_parameters: a driver error's message must never carry a statement's values.
     return sa.create_engine(
-        url_obj, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+        url_obj,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        hide_parameters=True,
     )
 
 

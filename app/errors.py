@@ -14,8 +14,7 @@ Messages name the field and what was expected; they never repeat the value that 
 identity code cannot leak through an error.
 """
 
-import logging
-import traceback
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 PROBLEM_JSON = "application/problem+json"
-log = logging.getLogger("segmentti")
 
 
 @dataclass(frozen=True)
@@ -134,11 +132,22 @@ def problem_response(
     )
 
 
+# A location part that could be anything a caller typed (an unknown key) is named only if it
+# looks like a field name; otherwise it might be an identity code and is not repeated.
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
+def safe_name(part: object) -> str:
+    if isinstance(part, int) or (isinstance(part, str) and _NAME.match(part)):
+        return str(part)
+    return "(unnamed key)"
+
+
 def _field_name(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:] if parts[0] == "body" else parts
-    return ".".join(parts) or "body"
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(safe_name(p) for p in parts) or "body"
 
 
 _SAFE_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -164,10 +173,14 @@ async def _segmentti_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return problem_response(
-            400, MalformedBody.slug, MalformedBody.title, "The body is not valid JSON."
+    invalid_json = [e for e in errors if e.get("type") == "json_invalid"]
+    if invalid_json:
+        # The decoder's own message ("Expecting ',' delimiter") names no input.
+        reason = str(invalid_json[0].get("ctx", {}).get("error", "")).strip()
+        detail = (
+            f"The body is not valid JSON: {reason}." if reason else "The body is not valid JSON."
         )
+        return problem_response(400, MalformedBody.slug, MalformedBody.title, detail)
     fields = field_errors_from_pydantic(errors)
     return problem_response(
         422,
@@ -200,21 +213,10 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    # The exception's text may hold request data (a driver error quotes its parameters), so the
-    # log gets the type and the stack, never the message.
-    stack = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("unexpected error %s\n%s", type(exc).__name__, stack)
-    return problem_response(
-        500, "internal-error", "Internal server error", "The service failed; nothing was written."
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SegmenttiError, _segmentti_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.add_exception_handler(Exception, _unexpected)
 
 
 class ProblemField(BaseModel):

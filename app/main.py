@@ -4,6 +4,8 @@ Models, tenants and keys are loaded in the lifespan: a malformed model or tenant
 the process at start with the file and the problem named, never a half-loaded service.
 """
 
+import hashlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,9 +24,10 @@ from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.errors import Problem, install_error_handlers
 from app.keys import resolve_keys
-from app.limits import BodySizeLimit
+from app.logs import configure_logging
 from app.metrics import Metrics, MetricsMiddleware
 from app.metrics import router as metrics_router
+from app.middleware import BodySizeLimit, LastResort
 from app.ops import head_revision
 from app.ops import router as ops_router
 from app.segmentation.registry import load_registry
@@ -50,6 +53,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def load_state(app: FastAPI, settings: Settings) -> None:
     """Everything a request relies on, loaded and checked before the first one is served."""
+    configure_logging()
     registry = load_registry(settings.models_dir)
     keys = resolve_keys(settings)
     app.state.settings = settings
@@ -57,6 +61,9 @@ def load_state(app: FastAPI, settings: Settings) -> None:
     app.state.tenants = load_tenants(settings.tenants_file, registry)
     app.state.token_verifier = TokenVerifier(settings, keys)
     app.state.protector = IdentityProtector(keys.data_key, keys.index_key)
+    app.state.fingerprint_secret = hmac.new(
+        keys.index_key.encode(), b"idempotency-fingerprint", hashlib.sha256
+    ).digest()
     app.state.head_revision = head_revision()
     if not hasattr(app.state, "engine"):
         app.state.engine = create_db_engine(settings.database_url, settings)
@@ -112,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(LastResort)  # added last: the outermost of ours
     return app
 
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests by operation and status, and how long they took.
+"""Prometheus metrics and the access log line: requests by route, status and duration.
 
 Labels are route templates (`/v1/clients/{client_id}/segment`), never raw paths, so no client id
 becomes a label value. Each app has its own registry; each process exposes its own figures and
@@ -17,6 +17,8 @@ from prometheus_client import (
 )
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.logs import ACCESS
 
 router = APIRouter(tags=["operations"])
 
@@ -63,9 +65,9 @@ class MetricsMiddleware:
             route: BaseRoute | None = scope.get("route")
             template = getattr(route, "path", "unmatched")
             self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.duration.labels(scope["method"], template).observe(
-                time.perf_counter() - started
-            )
+            elapsed = time.perf_counter() - started
+            self.metrics.duration.labels(scope["method"], template).observe(elapsed)
+            ACCESS.info("%s %s %s %.1fms", scope["method"], template, status, elapsed * 1000)
 
 
 @router.get(

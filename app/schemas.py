@@ -1,6 +1,22 @@
 """Schema pieces every domain's API shares."""
 
-from pydantic import BaseModel, ConfigDict
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+
+EARLIEST_YEAR = 1900
+
+
+def _plausible(value: datetime) -> datetime:
+    # Far-off years overflow when converted between time zones; none is a real decision date.
+    if value.year < EARLIEST_YEAR:
+        raise ValueError(f"must be in {EARLIEST_YEAR} or later")
+    return value
+
+
+# A moment in time as requests give it: RFC 3339 with an offset, from 1900 on.
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
 class RequestBody(BaseModel):

@@ -30,7 +30,7 @@ class Tenant:
     models: tuple[str, ...]
     # model id → overrides of that model's texts; see docs/tenants.md
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # the tenant's models only, with its wording laid over them
+    # every model, the tenant's own with its wording laid over them
     registry: ModelRegistry = field(default_factory=lambda: ModelRegistry({}))
 
 
@@ -45,7 +45,9 @@ def _tenant_registry(
                 else version
                 for version in registry.get_versions(model_id)
             )
-            for model_id in models
+            # Every model stays readable: an assessment stored under a model the tenant no
+            # longer offers must still be shown; `models` limits only what new ones may use.
+            for model_id in registry.ids()
         }
     )
 

@@ -11,7 +11,7 @@ from tests.helpers import helsinki_assessment, hetu
 
 
 def count(session: Session, table: str) -> int:
-    return session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+    return session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
 def test_submitting_kaija_gives_collaboration_with_explanation_and_location(

@@ -15,10 +15,7 @@ TABLES = ("client", "assessment", "consent_event", "retraction", "idempotency_re
 
 
 def written(session: Session) -> dict[str, int]:
-    return {
-        t: session.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
-        for t in TABLES
-    }
+    return {t: session.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
 
 
 BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [

@@ -13,7 +13,7 @@ from app.auth import Principal
 from app.clients import service as clients
 from app.db import utc_now
 from app.errors import invalid
-from app.idempotency import fingerprint, run_once
+from app.idempotency import Idempotency, run_once
 
 
 def _view(event: ConsentEvent) -> ConsentEventView:
@@ -36,7 +36,7 @@ def record(
     principal: Principal,
     client_id: uuid.UUID,
     body: ConsentRequest,
-    idempotency_key: str | None,
+    idempotency: Idempotency,
 ) -> tuple[ConsentEventView, bool]:
     if body.register_name == "social":
         raise invalid(
@@ -45,9 +45,9 @@ def record(
             "possible yet; only `health` consent can be recorded",
         )
     now = utc_now()
-    at = (body.at or now).astimezone(UTC)
-    if at > now:
+    if body.at is not None and body.at > now:
         raise invalid("at", "must not be in the future")
+    at = (body.at or now).astimezone(UTC)
 
     def work() -> ConsentEventView:
         clients.get(session, principal, client_id, "record_consent")
@@ -67,8 +67,16 @@ def record(
         session.flush()
         return _view(event)
 
-    print_ = fingerprint("record_consent", str(client_id), body)
-    return run_once(session, principal, idempotency_key, print_, ConsentEventView, work)
+    return run_once(
+        session,
+        principal,
+        idempotency,
+        operation="record_consent",
+        target=str(client_id),
+        body=body,
+        response_type=ConsentEventView,
+        work=work,
+    )
 
 
 def list_events(session: Session, *, principal: Principal, client_id: uuid.UUID) -> ConsentEvents:

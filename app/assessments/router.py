@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from app.assessments import consents, segments, service
 from app.assessments.schemas import (
@@ -20,11 +19,16 @@ from app.assessments.schemas import (
 from app.db import SessionDep
 from app.deps import AssessmentsWriter, ConsentsWriter, Language, ProtectorDep, SegmentsReader
 from app.errors import AUTHENTICATED, WITH_BODY, problem_responses
-from app.idempotency import IdempotencyKey
+from app.idempotency import IdempotencyDep
+from app.schemas import Moment
 from app.segmentation.service import RegistryDep
+from app.strict_json import StrictJSONRoute
 
 router = APIRouter(
-    prefix="/v1", tags=["assessments"], responses=problem_responses(*AUTHENTICATED, 404)
+    prefix="/v1",
+    tags=["assessments"],
+    route_class=StrictJSONRoute,
+    responses=problem_responses(*AUTHENTICATED, 404),
 )
 WRITE = problem_responses(*WITH_BODY)
 
@@ -44,7 +48,7 @@ def submit_assessment(
     protector: ProtectorDep,
     lang: Language,
     response: Response,
-    idempotency_key: IdempotencyKey = None,
+    idempotency: IdempotencyDep,
 ) -> AssessmentView:
     """Record an assessment: the suggestion, the professional's decision and its explanation."""
     result, replayed = service.submit(
@@ -54,7 +58,7 @@ def submit_assessment(
         protector=protector,
         body=body,
         lang=lang,
-        idempotency_key=idempotency_key,
+        idempotency=idempotency,
     )
     _created(response, replayed, f"/v1/assessments/{result.assessment_id}")
     return result
@@ -87,7 +91,7 @@ def retract_assessment(
     registry: RegistryDep,
     lang: Language,
     response: Response,
-    idempotency_key: IdempotencyKey = None,
+    idempotency: IdempotencyDep,
 ) -> AssessmentView:
     """Mark an assessment as entered in error. Nothing is deleted; the client's segment falls
     back to the latest active assessment."""
@@ -98,7 +102,7 @@ def retract_assessment(
         assessment_id=assessment_id,
         body=body,
         lang=lang,
-        idempotency_key=idempotency_key,
+        idempotency=idempotency,
     )
     _created(response, replayed, f"/v1/assessments/{assessment_id}")
     return result
@@ -111,7 +115,7 @@ def get_segment(
     session: SessionDep,
     registry: RegistryDep,
     lang: Language,
-    at: Annotated[AwareDatetime | None, Query(description="Default: now.")] = None,
+    at: Annotated[Moment | None, Query(description="Default: now.")] = None,
 ) -> SegmentInForce:
     """The segment in force, what it means for the service, and the consent state now."""
     return segments.segment_in_force(
@@ -144,7 +148,7 @@ def record_consent(
     principal: ConsentsWriter,
     session: SessionDep,
     response: Response,
-    idempotency_key: IdempotencyKey = None,
+    idempotency: IdempotencyDep,
 ) -> ConsentEventView:
     """Consent given (`given: true`) or withdrawn (`given: false`) for the health register."""
     result, replayed = consents.record(
@@ -152,7 +156,7 @@ def record_consent(
         principal=principal,
         client_id=client_id,
         body=body,
-        idempotency_key=idempotency_key,
+        idempotency=idempotency,
     )
     _created(response, replayed, f"/v1/clients/{client_id}/consents")
     return result

@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from app.clients.models import ClientIdentity
-from app.schemas import RequestBody
+from app.schemas import Moment, RequestBody
 from app.segmentation.schemas import GroupRef, Implication, SegmentRef
 
 Status = Literal["active", "retracted"]
@@ -38,12 +38,12 @@ class ClassifyRequest(RequestBody):
     details: dict[str, Any] = Field(
         default_factory=dict, description="Other structured detail, stored as given."
     )
-    decided_segment: int | None = Field(
+    decided_segment: StrictInt | None = Field(
         default=None, description="The professional's decision; the suggestion when omitted."
     )
     override_reason: str | None = Field(default=None, max_length=2000)
     consent: ConsentInput | None = None
-    effective_at: AwareDatetime | None = Field(
+    effective_at: Moment | None = Field(
         default=None,
         description="When the segment takes effect; now when omitted, never "
         "in the future. RFC 3339 with an offset.",
@@ -163,7 +163,7 @@ class ConsentRequest(RequestBody):
         "care register is possible.",
     )
     given: bool
-    at: AwareDatetime | None = Field(default=None, description="Now when omitted.")
+    at: Moment | None = Field(default=None, description="Now when omitted.")
 
 
 class ConsentEventView(BaseModel):

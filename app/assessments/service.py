@@ -29,7 +29,7 @@ from app.clients.identity import IdentityProtector
 from app.clients.models import Client
 from app.db import utc_now
 from app.errors import Conflict, Forbidden, NotFound
-from app.idempotency import fingerprint, run_once
+from app.idempotency import Idempotency, run_once
 from app.segmentation.catalog import LANGUAGES, Text
 from app.segmentation.registry import ModelRegistry
 from app.segmentation.service import decide
@@ -116,7 +116,7 @@ def submit(
     protector: IdentityProtector,
     body: AssessmentRequest,
     lang: str,
-    idempotency_key: str | None,
+    idempotency: Idempotency,
 ) -> tuple[AssessmentView, bool]:
     """Record an assessment; returns it and whether this was a replay of an earlier request."""
     if body.consent is not None and "consents:write" not in principal.scopes:
@@ -167,24 +167,16 @@ def submit(
         session.flush()
         return view(registry, assessment, None, consent_events(session, client.id), lang)
 
-    response, replayed = run_once(
+    return run_once(
         session,
         principal,
-        idempotency_key,
-        fingerprint("submit_assessment", "", body),
-        AssessmentView,
-        work,
+        idempotency,
+        operation="submit_assessment",
+        target="",
+        body=body,
+        response_type=AssessmentView,
+        work=work,
     )
-    if replayed:
-        audit.record(
-            session,
-            principal,
-            operation="submit_assessment",
-            client_id=response.client_id,
-            outcome="replayed",
-        )
-        session.commit()
-    return response, replayed
 
 
 def _load(
@@ -232,7 +224,7 @@ def retract(
     assessment_id: uuid.UUID,
     body: RetractionRequest,
     lang: str,
-    idempotency_key: str | None,
+    idempotency: Idempotency,
 ) -> tuple[AssessmentView, bool]:
     def work() -> AssessmentView:
         assessment = _load(session, principal, assessment_id, "retract_assessment")
@@ -255,5 +247,13 @@ def retract(
             registry, assessment, retraction, consent_events(session, assessment.client_id), lang
         )
 
-    print_ = fingerprint("retract_assessment", str(assessment_id), body)
-    return run_once(session, principal, idempotency_key, print_, AssessmentView, work)
+    return run_once(
+        session,
+        principal,
+        idempotency,
+        operation="retract_assessment",
+        target=str(assessment_id),
+        body=body,
+        response_type=AssessmentView,
+        work=work,
+    )

@@ -7,9 +7,13 @@ from app.clients.models import ClientIdentity, ClientRef
 from app.db import SessionDep
 from app.deps import ProtectorDep, SegmentsReader
 from app.errors import WITH_BODY, problem_responses
+from app.strict_json import StrictJSONRoute
 
 router = APIRouter(
-    prefix="/v1/clients", tags=["clients"], responses=problem_responses(*WITH_BODY, 404)
+    prefix="/v1/clients",
+    tags=["clients"],
+    route_class=StrictJSONRoute,
+    responses=problem_responses(*WITH_BODY, 404),
 )
 
 

@@ -13,8 +13,14 @@ from app.segmentation import presenter
 from app.segmentation.schemas import ModelDetail, ModelList
 from app.segmentation.service import RegistryDep, decide, model_for_tenant, tenant_model_ids
 from app.segmentation.views import segment_ref
+from app.strict_json import StrictJSONRoute
 
-router = APIRouter(prefix="/v1", tags=["models"], responses=problem_responses(*AUTHENTICATED))
+router = APIRouter(
+    prefix="/v1",
+    tags=["models"],
+    route_class=StrictJSONRoute,
+    responses=problem_responses(*AUTHENTICATED),
+)
 
 AnyReader = Annotated[Principal, Depends(require_scope("segments:read"))]
 
@@ -38,7 +44,7 @@ def get_model(
     model_for_tenant(registry, principal.tenant, model_id)
     chosen = registry.version(model_id, version) if version else registry.latest(model_id)
     if chosen is None:
-        raise NotFound(f"No version {version!r} of {model_id}.")
+        raise NotFound("No such version of this model.")
     return presenter.model_detail(registry, principal.tenant, chosen)
 
 

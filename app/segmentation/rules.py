@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from app.errors import FieldError
+from app.errors import FieldError, safe_name
 from app.segmentation.catalog import LANGUAGES, AnswerSpec, ModelVersion, Segment, Text
 
 LEVEL_NONE = "none"
@@ -98,7 +98,7 @@ def validate_answers(model: ModelVersion, answers: Mapping[str, Any]) -> list[Fi
         if model.answer(name) is None:
             errors.append(
                 FieldError(
-                    f"answers.{name}",
+                    f"answers.{safe_name(name)}",
                     f"not an answer of {model.id}; put other information in `details`",
                 )
             )
@@ -117,12 +117,15 @@ def validate_answers(model: ModelVersion, answers: Mapping[str, Any]) -> list[Fi
                 if key not in spec.keys:
                     errors.append(
                         FieldError(
-                            f"{field}.{key}", "expected one of the keys " + ", ".join(spec.keys)
+                            f"{field}.{safe_name(key)}",
+                            "expected one of the keys " + ", ".join(spec.keys),
                         )
                     )
                 elif level not in spec.values:
                     errors.append(
-                        FieldError(f"{field}.{key}", "expected one of " + ", ".join(spec.values))
+                        FieldError(
+                            f"{field}.{safe_name(key)}", "expected one of " + ", ".join(spec.values)
+                        )
                     )
     return errors
 

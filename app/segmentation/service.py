@@ -50,7 +50,7 @@ def tenant_model_ids(tenant: Tenant, registry: ModelRegistry) -> list[str]:
 def model_for_tenant(registry: ModelRegistry, tenant: Tenant, model_id: str) -> str:
     """The model id if this tenant may use it; 404 otherwise, as for any unknown resource."""
     if model_id not in tenant.models or not registry.get_versions(model_id):
-        raise NotFound(f"No model {model_id!r} is available to this tenant.")
+        raise NotFound("No such model is available to this tenant.")
     return model_id
 
 
@@ -69,6 +69,12 @@ def choose_version(
         if pinned is None:
             known = ", ".join(v.version for v in registry.get_versions(model_id))
             raise invalid("model_version", f"not a version of {model_id}; one of {known}")
+        if pinned.valid_from > effective_at.astimezone(FINLAND).date():
+            raise invalid(
+                "model_version",
+                f"{model_id} {pinned.version} is in force only from "
+                f"{pinned.valid_from.isoformat()}, after effective_at",
+            )
         return pinned
     in_force = registry.in_force(model_id, effective_at.astimezone(FINLAND).date())
     if in_force is None:
