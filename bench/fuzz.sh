@@ -12,13 +12,15 @@ work=$(mktemp -d)
 port=8799
 export SEGMENTTI_DATABASE_URL="sqlite:///$work/fuzz.db"
 export SEGMENTTI_DEV_SECRETS_FILE="$work/secrets.json"
-python3 -m pip install -q 'schemathesis>=4' >/dev/null
-alembic upgrade head >/dev/null 2>&1
-uvicorn app.main:app --port "$port" --log-level warning &
+# The project's .venv (README) when there is one, else whatever is on PATH.
+bin=""; [ -x .venv/bin/python ] && bin=".venv/bin/"
+"${bin}python3" -m pip install -q 'schemathesis>=4' >/dev/null
+"${bin}alembic" upgrade head >/dev/null 2>&1
+"${bin}uvicorn" app.main:app --port "$port" --log-level warning &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
-token=$(segmentti token --org helsinki --sub fuzzer 2>/dev/null)
-schemathesis run "http://127.0.0.1:$port/openapi.json" -H "Authorization: Bearer $token" \
+token=$("${bin}segmentti" token --org helsinki --sub fuzzer 2>/dev/null)
+"${bin}schemathesis" run "http://127.0.0.1:$port/openapi.json" -H "Authorization: Bearer $token" \
   -n "$examples" --seed 42 --checks all --max-failures 20 \
   --exclude-checks positive_data_acceptance "${@:2}"
