@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     tenants_file: Path = PACKAGE_DIR / "tenants.toml"
     models_dir: Path | None = None
     max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
     db_pool_size: int = 10
     db_max_overflow: int = 10
 

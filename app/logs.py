@@ -11,12 +11,12 @@ import sys
 ACCESS = logging.getLogger("segmentti.access")
 
 
-def configure_logging() -> None:
+def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").disabled = True
     service = logging.getLogger("segmentti")
     if not service.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s %(message)s"))
         service.addHandler(handler)
-        service.setLevel(logging.INFO)
+        service.setLevel(level.upper())
         service.propagate = False

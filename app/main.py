@@ -53,7 +53,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def load_state(app: FastAPI, settings: Settings) -> None:
     """Everything a request relies on, loaded and checked before the first one is served."""
-    configure_logging()
+    configure_logging(settings.log_level)
     registry = load_registry(settings.models_dir)
     keys = resolve_keys(settings)
     app.state.settings = settings
