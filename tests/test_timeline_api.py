@@ -46,6 +46,13 @@ def test_the_segment_in_force_says_what_it_means_for_the_service(
     assert segment["description"]
     assert segment["consent"] == {"health_register": None, "since": None}
     assert segment["reassess_by"] == "2026-05-30T07:00:00Z"
+    assert segment["reassessment_due"] is True  # today is past it
+    on_time = client.get(
+        f"/v1/clients/{created['client_id']}/segment",
+        params={"at": "2026-05-01T00:00:00Z"},
+        headers=auth(),
+    ).json()
+    assert on_time["reassessment_due"] is False
 
 
 def test_the_segment_at_a_past_moment_and_before_any_assessment(

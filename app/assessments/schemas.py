@@ -130,6 +130,7 @@ class SegmentInForce(SegmentRef):
     description: str
     promise: str | None
     reassess_by: datetime = Field(description="When the segment should be looked at again.")
+    reassessment_due: bool = Field(description="`reassess_by` has passed (at `at`, or now).")
     consent: ConsentState
     health_register: RegisterStatus
     language: str

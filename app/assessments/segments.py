@@ -57,6 +57,7 @@ def segment_in_force(
     segment = model.segment_by_code(assessment.decided_code)
     assert segment is not None
     ref = segment_ref(model, segment.code, lang)
+    reassess_by = assessment.effective_at + timedelta(days=segment.reassess_after_days)
     consent = consent_state(consent_events(session, client_id), now)
     result = SegmentInForce(
         **ref.model_dump(),
@@ -70,7 +71,8 @@ def segment_in_force(
         implications=implications(model, segment, lang),
         description=segment.description[lang],
         promise=segment.promise[lang] if segment.promise else None,
-        reassess_by=assessment.effective_at + timedelta(days=segment.reassess_after_days),
+        reassess_by=reassess_by,
+        reassessment_due=reassess_by <= (at or now),
         consent=consent,
         health_register=RegisterStatus(
             recordable=model.register is not None and consent.health_register is True,
