@@ -13,73 +13,19 @@ import asyncio
 import itertools
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
-from cryptography.fernet import Fernet
+from support import hetu, postgres_database, service, token
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from app.auth import SCOPES, mint_token  # noqa: E402
-from app.db import create_db_engine  # noqa: E402
-
-SECRET = "bench-secret-bench-secret-bench-secret"
-CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 LEVELS = (1, 8, 32, 64)
 ANSWERS = {"coping": "difficult", "risk_level": "many"}
-# One counter for the whole run: every submitted identity code is distinct (unique below ~10M).
+# One counter for the whole run: every submitted identity code is distinct.
 SERIAL = itertools.count()
-
-
-def hetu(n: int) -> str:
-    birth, individual = (
-        f"{(n % 28) + 1:02d}{(n // 28) % 12 + 1:02d}{(n // 336) % 100:02d}",
-        2 + n % 897,
-    )
-    return f"{birth}-{individual:03d}{CHECK[int(f'{birth}{individual:03d}') % 31]}"
-
-
-def start(url: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SEGMENTTI_DATABASE_URL": url,
-        "SEGMENTTI_JWT_SECRET": SECRET,
-        "SEGMENTTI_DATA_KEY": Fernet.generate_key().decode(),
-        "SEGMENTTI_INDEX_KEY": "bench",
-    }
-    migrate = [sys.executable, "-m", "alembic", "upgrade", "head"]
-    subprocess.run(migrate, cwd=ROOT, env=env, check=True, capture_output=True)
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-    for _ in range(100):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    stop(process)
-    raise RuntimeError("service did not become ready")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 Call = Callable[[int], Awaitable[httpx.Response]]
@@ -114,11 +60,10 @@ async def load(
 
 
 async def bench(base: str, count: int, seconds: float) -> list[tuple[str, int, str]]:
-    token = mint_token(SECRET, sub="bench", org="helsinki", scopes=list(SCOPES))
     limits = httpx.Limits(max_connections=max(LEVELS), max_keepalive_connections=max(LEVELS))
     async with httpx.AsyncClient(
         base_url=base,
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token()}"},
         limits=limits,
         timeout=httpx.Timeout(30.0),
     ) as http:
@@ -163,11 +108,8 @@ async def bench(base: str, count: int, seconds: float) -> list[tuple[str, int, s
 
 def run(name: str, url: str, port: int, count: int, seconds: float, logs: Path) -> None:
     log_path = logs / f"{name.lower()}-server.log"
-    process = start(url, port, log_path)
-    try:
-        rows = asyncio.run(bench(f"http://127.0.0.1:{port}", count, seconds))
-    finally:
-        stop(process)
+    with log_path.open("wb") as output, service(url, port, output) as base:
+        rows = asyncio.run(bench(base, count, seconds))
     print(f"\n{name}: up to {count} requests per operation and level (limit {seconds:.0f}s)")
     print(
         f"{'operation':30} {'conc':>5} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}"
@@ -192,18 +134,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         run("SQLite", f"sqlite:///{directory}/bench.db", 8767, args.requests, args.seconds, logs)
     if args.postgres:
-        base = sa.make_url(args.postgres)
-        name = f"segmentti_load_{uuid.uuid4().hex[:8]}"
-        admin = create_db_engine(args.postgres)
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            url = base.set(database=name).render_as_string(False)
+        with postgres_database(args.postgres, "segmentti_load") as url:
             run("PostgreSQL", url, 8768, args.requests, args.seconds, logs)
-        finally:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-            admin.dispose()
 
 
 if __name__ == "__main__":

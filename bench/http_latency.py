@@ -10,76 +10,12 @@ same run (framework, HTTP and client cost with no database work). Run from the p
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
-from cryptography.fernet import Fernet
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from app.auth import SCOPES, mint_token  # noqa: E402
-from app.db import create_db_engine  # noqa: E402
-
-SECRET = "bench-secret-bench-secret-bench-secret"
-CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
-
-
-def hetu(n: int) -> str:
-    birth, individual = (
-        f"{(n % 28) + 1:02d}{(n // 28) % 12 + 1:02d}{(n // 336) % 100:02d}",
-        2 + n % 897,
-    )
-    return f"{birth}-{individual:03d}{CHECK[int(f'{birth}{individual:03d}') % 31]}"
-
-
-def start(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SEGMENTTI_DATABASE_URL": url,
-        "SEGMENTTI_JWT_SECRET": SECRET,
-        "SEGMENTTI_DATA_KEY": Fernet.generate_key().decode(),
-        "SEGMENTTI_INDEX_KEY": "bench",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        # The service's one log line per request is part of what is measured; not shown.
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("service did not become ready")
+from support import hetu, postgres_database, service, token
 
 
 def measure(call: Callable[[int], httpx.Response], count: int) -> list[float]:
@@ -93,47 +29,38 @@ def measure(call: Callable[[int], httpx.Response], count: int) -> list[float]:
 
 
 def run(name: str, url: str, port: int, count: int) -> None:
-    process = start(url, port)
-    base = f"http://127.0.0.1:{port}"
-    headers = {
-        "Authorization": "Bearer "
-        + mint_token(SECRET, sub="bench", org="helsinki", scopes=list(SCOPES))
-    }
     answers = {"coping": "difficult", "risk_level": "many"}
-    try:
-        with httpx.Client(base_url=base, headers=headers) as http:
-            ids: list[str] = []
+    headers = {"Authorization": f"Bearer {token()}"}
+    with service(url, port) as base, httpx.Client(base_url=base, headers=headers) as http:
+        ids: list[str] = []
 
-            def submit(i: int) -> httpx.Response:
-                response = http.post(
-                    "/v1/assessments", json={"client": {"hetu": hetu(i)}, "answers": answers}
-                )
-                ids.append(response.json()["client_id"])
-                return response
+        def submit(i: int) -> httpx.Response:
+            response = http.post(
+                "/v1/assessments", json={"client": {"hetu": hetu(i)}, "answers": answers}
+            )
+            ids.append(response.json()["client_id"])
+            return response
 
-            operations: dict[str, Callable[[int], httpx.Response]] = {
-                "GET /healthz (baseline)": lambda i: http.get("/healthz"),
-                "POST /v1/classify": lambda i: http.post("/v1/classify", json={"answers": answers}),
-                "POST /v1/assessments": submit,
-                "GET /v1/clients/{id}/segment": lambda i: http.get(
-                    f"/v1/clients/{ids[i % len(ids)]}/segment"
-                ),
-                "GET /v1/clients/{id}/segment-history": lambda i: http.get(
-                    f"/v1/clients/{ids[i % len(ids)]}/segment-history"
-                ),
-            }
-            baseline = None
-            print(f"\n{name}: {count} sequential requests per operation")
-            print(f"{'operation':40} {'p50 ms':>8} {'p95 ms':>8} {'x baseline':>10}")
-            for label, call in operations.items():
-                measure(call, min(20, count))  # warm up
-                timings = sorted(measure(call, count))
-                p50, p95 = statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
-                baseline = baseline or p50
-                print(f"{label:40} {p50:8.2f} {p95:8.2f} {p50 / baseline:10.1f}")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        operations: dict[str, Callable[[int], httpx.Response]] = {
+            "GET /healthz (baseline)": lambda i: http.get("/healthz"),
+            "POST /v1/classify": lambda i: http.post("/v1/classify", json={"answers": answers}),
+            "POST /v1/assessments": submit,
+            "GET /v1/clients/{id}/segment": lambda i: http.get(
+                f"/v1/clients/{ids[i % len(ids)]}/segment"
+            ),
+            "GET /v1/clients/{id}/segment-history": lambda i: http.get(
+                f"/v1/clients/{ids[i % len(ids)]}/segment-history"
+            ),
+        }
+        baseline = None
+        print(f"\n{name}: {count} sequential requests per operation")
+        print(f"{'operation':40} {'p50 ms':>8} {'p95 ms':>8} {'x baseline':>10}")
+        for label, call in operations.items():
+            measure(call, min(20, count))  # warm up
+            timings = sorted(measure(call, count))
+            p50, p95 = statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
+            baseline = baseline or p50
+            print(f"{label:40} {p50:8.2f} {p95:8.2f} {p50 / baseline:10.1f}")
 
 
 def main() -> None:
@@ -144,17 +71,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         run("SQLite", f"sqlite:///{directory}/bench.db", 8765, args.requests)
     if args.postgres:
-        base = sa.make_url(args.postgres)
-        name = f"segmentti_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_db_engine(args.postgres)
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            run("PostgreSQL", base.set(database=name).render_as_string(False), 8766, args.requests)
-        finally:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-            admin.dispose()
+        with postgres_database(args.postgres, "segmentti_bench") as url:
+            run("PostgreSQL", url, 8766, args.requests)
 
 
 if __name__ == "__main__":

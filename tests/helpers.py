@@ -4,6 +4,17 @@ from typing import Any
 
 CHECK_CHARACTERS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
+# The rows of Helsinki's service-mode table (seed 002), in order.
+HELSINKI_ASPECTS = [
+    "goal",
+    "plan",
+    "continuity",
+    "named_contact",
+    "own_team",
+    "service_modes",
+    "coordination",
+]
+
 
 def hetu(birth: str, century_sign: str = "-", individual: int = 234) -> str:
     """A valid personal identity code for a DDMMYY birth date, built with the public rule."""

@@ -3,16 +3,7 @@
 from fastapi.testclient import TestClient
 
 from tests.conftest import Auth
-
-ASPECTS = [
-    "goal",
-    "plan",
-    "continuity",
-    "named_contact",
-    "own_team",
-    "service_modes",
-    "coordination",
-]
+from tests.helpers import HELSINKI_ASPECTS
 
 
 def test_the_helsinki_model_describes_its_answers_and_segments(
@@ -39,7 +30,7 @@ def test_the_helsinki_model_describes_its_answers_and_segments(
         "en": "Self-care client",
     }
     for segment in segments:
-        assert [i["aspect"] for i in segment["implications"]] == ASPECTS
+        assert [i["aspect"] for i in segment["implications"]] == HELSINKI_ASPECTS
         assert all(i["text"][lang] for i in segment["implications"] for lang in ("fi", "sv", "en"))
         assert all(segment["description"][lang] for lang in ("fi", "sv", "en"))
     assert segments[2]["promise"] is not None

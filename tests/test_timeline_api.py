@@ -5,7 +5,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.conftest import Auth
-from tests.helpers import helsinki_assessment
+from tests.helpers import HELSINKI_ASPECTS, helsinki_assessment
 
 
 def assess(
@@ -34,15 +34,7 @@ def test_the_segment_in_force_says_what_it_means_for_the_service(
     assert segment["since"] == "2026-03-01T07:00:00Z"
     assert segment["assessment_id"] == created["assessment_id"]
     assert segment["group"]["key"] == "PPT"
-    assert [i["aspect"] for i in segment["implications"]] == [
-        "goal",
-        "plan",
-        "continuity",
-        "named_contact",
-        "own_team",
-        "service_modes",
-        "coordination",
-    ]
+    assert [i["aspect"] for i in segment["implications"]] == HELSINKI_ASPECTS
     assert segment["description"]
     assert segment["consent"] == {"health_register": None, "since": None}
     assert segment["reassess_by"] == "2026-05-30T07:00:00Z"

@@ -11,6 +11,7 @@ from app.main import create_app
 from app.segmentation.catalog import ModelFileError, load_model_file
 from app.segmentation.registry import BUILTIN_MODELS_DIR, load_registry
 from tests.conftest import make_settings
+from tests.helpers import HELSINKI_ASPECTS
 
 HELSINKI = BUILTIN_MODELS_DIR / "helsinki-2023" / "2023.1.toml"
 
@@ -22,15 +23,7 @@ def test_the_shipped_models_load() -> None:
 
 def test_the_helsinki_catalog_has_every_aspect_of_the_service_table() -> None:
     model = load_model_file(HELSINKI)
-    assert list(model.aspects) == [
-        "goal",
-        "plan",
-        "continuity",
-        "named_contact",
-        "own_team",
-        "service_modes",
-        "coordination",
-    ]
+    assert list(model.aspects) == HELSINKI_ASPECTS
     assert [(s.code, s.key, s.register_code, s.group) for s in model.segments] == [
         (1, "self_care", 1, "SPT"),
         (2, "support", 2, "SPT"),
