@@ -2,9 +2,11 @@
 the contract integrators generate from is the one the service keeps."""
 
 import importlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,6 +20,9 @@ from tests.conftest import JWT_SECRET, ROOT
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     target = tmp_path_factory.mktemp("generated") / "segmentti_client"
+    # The generator formats its output with `ruff` from PATH; in a fresh clone only the
+    # virtual environment's bin has it, and CI does not activate the environment.
+    tools = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     result = subprocess.run(
         [
             sys.executable,
@@ -35,6 +40,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         text=True,
         check=False,
         timeout=300,
+        env={**os.environ, "PATH": tools},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Warning" not in result.stdout + result.stderr, result.stdout + result.stderr
