@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # What a 503 tells the caller to wait before retrying, when the database is away or busy.
+    retry_after_seconds: int = 5
 
 
 @lru_cache

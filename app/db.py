@@ -1,21 +1,27 @@
-"""Engine, session dependency, the column types every table shares, and the clock.
+"""Engines, the column types every table shares, and the unit of work a request runs in.
 
 SQLite is the embedded default and PostgreSQL production; both get the same behaviour from
 here: timezone-aware UTC timestamps, UUID keys, a fixed constraint naming convention, and
-write transactions that serialise where they must.
+transactions that begin the same way whoever asks for one.
+
+A request's database work is one `Unit`. Services run their statements on it and never
+commit; the route that owns the request commits the unit before the response is sent
+(app/routing.py), or rolls it back. Rows a unit is told to `defer` (the access log) are written
+by that commit: in the same transaction for a write, and for a read in a short transaction of
+their own right after the read — so a read holds no write lock on SQLite and runs read-only on
+PostgreSQL, yet no data leaves without its log line committed.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql
-from fastapi import Depends, Request
-from sqlalchemy.engine import Dialect, Engine
-from sqlmodel import Session, SQLModel
-
-from app.config import Settings
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlmodel import SQLModel
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -56,25 +62,51 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-# Execution option for a connection that only reads (SQLite: no write lock at BEGIN).
+JSONDocument = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+
+# Execution option of a connection whose transactions only read (SQLite: no write lock at BEGIN).
 READ_ONLY = "segmentti_read_only"
+_READ_ONLY_OPTIONS = {READ_ONLY: True, "postgresql_readonly": True}
+_WRITE_OPTIONS = {READ_ONLY: False, "postgresql_readonly": False}
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    """WAL with a busy timeout, foreign keys on, and `BEGIN IMMEDIATE` for every transaction.
+def _url(url: str, sqlite_driver: str, postgresql_driver: str) -> sa.URL:
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername=f"sqlite+{sqlite_driver}" if sqlite_driver else "sqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername=f"postgresql+{postgresql_driver}")
+    raise ValueError("SEGMENTTI_DATABASE_URL must be a sqlite:// or postgresql:// URL")
 
-    Nearly every transaction here writes (reads of client data write the access log), so taking
-    the write lock at BEGIN avoids the deadlock-prone upgrade from a read lock. The driver's own
-    transaction handling is switched off so that SAVEPOINTs work (SQLAlchemy's pysqlite recipe).
-    `synchronous=FULL`: a committed assessment must survive a power loss, not only a crash; the
-    write volume of a segmentation service is small enough to pay for it.
+
+def async_url(url: str) -> sa.URL:
+    """The service's own driver: asyncpg serves requests measurably faster than psycopg's
+    async mode (bench figures in the README); aiosqlite keeps SQLite off the event loop."""
+    return _url(url, "aiosqlite", "asyncpg")
+
+
+def sync_url(url: str) -> sa.URL:
+    """Migrations and batch commands run synchronously, with psycopg 3 on PostgreSQL."""
+    return _url(url, "", "psycopg")
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    """Busy timeout before WAL (switching needs the lock), foreign keys on, and `BEGIN
+    IMMEDIATE` for every transaction that may write.
+
+    A write transaction takes the write lock at BEGIN: upgrading a read lock later fails at
+    once, without waiting, when another writer committed in between. The driver's own
+    transaction handling is switched off so that SAVEPOINTs work (SQLAlchemy's pysqlite
+    recipe). `synchronous=FULL`: a committed assessment must survive a power loss, not only a
+    crash; the write volume of a segmentation service is small enough to pay for it.
     """
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA busy_timeout = 10000")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -86,35 +118,159 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_db_engine(url: str, settings: Settings | None = None) -> Engine:
-    url_obj = sa.make_url(url)
-    if url_obj.get_backend_name() == "sqlite":
-        engine = sa.create_engine(
-            url_obj, connect_args={"check_same_thread": False}, hide_parameters=True
-        )
-        _configure_sqlite(engine)
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """The service's engine. No ping on checkout: a connection the server dropped fails its
+    first statement, the pool is invalidated, and the request is answered 503 (routing.py)."""
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        engine = _create_async_engine(target, hide_parameters=True)
+        _configure_sqlite(engine.sync_engine)
         return engine
-    if url_obj.drivername in ("postgresql", "postgres"):
-        url_obj = url_obj.set(drivername="postgresql+psycopg")
-    pool_size = settings.db_pool_size if settings else 5
-    max_overflow = settings.db_max_overflow if settings else 10
     # hide_parameters: a driver error's message must never carry a statement's values.
-    return sa.create_engine(
-        url_obj,
-        pool_pre_ping=True,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        hide_parameters=True,
+    return _create_async_engine(
+        target, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True
     )
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; services commit explicitly before they return."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        yield session
+def create_sync_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(sync_url(url), hide_parameters=True)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+class Unit:
+    """One request's database work: a transaction begun on first use, never committed by the
+    services that use it. See the module docstring for who commits and when."""
+
+    def __init__(self, database: "Database", *, read_only: bool) -> None:
+        self.database = database
+        self.read_only = read_only
+        self._connection: AsyncConnection | None = None
+        self._transaction: AsyncTransaction | None = None
+        self._deferred: list[tuple[sa.Table, dict[str, Any]]] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.database.dialect
+
+    async def connection(self) -> AsyncConnection:
+        if self._transaction is None:
+            self._connection, self._transaction = await self.database.begin(self.read_only)
+        assert self._connection is not None
+        return self._connection
+
+    async def execute(
+        self, statement: sa.Executable, parameters: Sequence[Mapping[str, Any]] | None = None
+    ) -> sa.CursorResult[Any]:
+        connection = await self.connection()
+        if parameters is None:
+            return await connection.execute(statement)
+        return await connection.execute(statement, list(parameters))
+
+    def defer(self, table: sa.Table, row: dict[str, Any]) -> None:
+        """Write `row` when the unit commits (for a read: right after, in its own write)."""
+        self._deferred.append((table, row))
+
+    async def commit(self) -> None:
+        if self.read_only:
+            await self._finish(commit=True)
+            if self._deferred:
+                writer = Unit(self.database, read_only=False)
+                writer._deferred, self._deferred = self._deferred, []
+                try:
+                    await writer.commit()
+                finally:
+                    await writer.close()
+            return
+        if self._deferred:
+            await self._write_deferred()
+        await self._finish(commit=True)
+
+    async def rollback(self) -> None:
+        self._deferred.clear()
+        await self._finish(commit=False)
+
+    async def close(self) -> None:
+        """Give the connection back; an unfinished transaction is rolled back."""
+        try:
+            await self._finish(commit=False)
+        finally:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                await self.database.release(connection)
+
+    async def _write_deferred(self) -> None:
+        by_table: dict[sa.Table, list[dict[str, Any]]] = {}
+        for table, row in self._deferred:
+            by_table.setdefault(table, []).append(row)
+        self._deferred.clear()
+        for table, rows in by_table.items():
+            await self.execute(sa.insert(table), rows)
+
+    async def _finish(self, *, commit: bool) -> None:
+        transaction, self._transaction = self._transaction, None
+        if transaction is None or not transaction.is_active:
+            return
+        if commit:
+            await transaction.commit()
+        else:
+            await transaction.rollback()
 
 
-JSONDocument = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+class Database:
+    """The engine, and how a unit of work gets its connection and transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    def unit(self, *, read_only: bool = False) -> Unit:
+        return Unit(self, read_only=read_only)
+
+    async def begin(self, read_only: bool) -> tuple[AsyncConnection, AsyncTransaction]:
+        connection = await self.engine.connect()
+        try:
+            await connection.execution_options(
+                **(_READ_ONLY_OPTIONS if read_only else _WRITE_OPTIONS)
+            )
+            return connection, await connection.begin()
+        except BaseException:
+            await connection.close()
+            raise
+
+    async def release(self, connection: AsyncConnection) -> None:
+        await connection.close()
+
+    async def stream(
+        self, statement: sa.Select[Any], *, batch: int = 1000
+    ) -> AsyncIterator[sa.Row[Any]]:
+        """Rows of a large read with constant memory, from a connection of the stream's own.
+
+        A streamed response outlives its request's unit, so the stream opens its own
+        read-only transaction (one snapshot on both databases) and a server-side cursor on
+        PostgreSQL that hands rows over `batch` at a time.
+        """
+        connection, transaction = await self.begin(read_only=True)
+        try:
+            result = await connection.stream(statement.execution_options(yield_per=batch))
+            async for row in result:
+                yield row
+            await transaction.commit()
+        finally:
+            if transaction.is_active:
+                await transaction.rollback()
+            await self.release(connection)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def after_key(
+    statement: sa.Select[Any], key: Sequence[sa.ColumnElement[Any]], after: Sequence[Any] | None
+) -> sa.Select[Any]:
+    """Keyset paging: the rows strictly after `after` in `key` order (row-value comparison
+    works on PostgreSQL and SQLite alike), ordered by `key`."""
+    if after is not None:
+        statement = statement.where(sa.tuple_(*key) > sa.tuple_(*after))
+    return statement.order_by(*key)

@@ -1,24 +1,61 @@
-"""Annotated dependencies shared by the routers, so route signatures stay short."""
+"""Every Annotated dependency the routers use, in one place, so route signatures stay short."""
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from app.auth import Principal, require_scope
 from app.clients.identity import IdentityProtector
+from app.db import Unit
 from app.language import language
+from app.routing import open_unit
+from app.runtime import runtime_of
+from app.segmentation.registry import ModelRegistry
 
-Language = Annotated[str, Depends(language)]
+
+def _write_unit(request: Request) -> Unit:
+    return open_unit(request, read_only=False)
+
+
+def _read_unit(request: Request) -> Unit:
+    return open_unit(request, read_only=True)
 
 
 def _protector(request: Request) -> IdentityProtector:
-    protector: IdentityProtector = request.app.state.protector
-    return protector
+    return runtime_of(request).protector
 
 
-ProtectorDep = Annotated[IdentityProtector, Depends(_protector)]
+def _idempotency_key(
+    _key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Retry-safe writes: a repeat with the same key and body returns the "
+            "first response and writes nothing.",
+        ),
+    ] = None,
+) -> None:
+    """Documents the header; the request's owner (app/routing.py) acts on it."""
+
+
+def _registry(request: Request) -> ModelRegistry:
+    """The caller's tenant's models, in the tenant's own wording."""
+    principal: Principal = request.state.principal
+    return principal.tenant.registry
+
+
+# A write that takes `Idempotency-Key`: `@router.post(..., dependencies=[Idempotent])`.
+Idempotent = Depends(_idempotency_key)
+WriteUnit = Annotated[Unit, Depends(_write_unit)]
+ReadUnit = Annotated[Unit, Depends(_read_unit)]
+Language = Annotated[str, Depends(language)]
+Protector = Annotated[IdentityProtector, Depends(_protector)]
+Registry = Annotated[ModelRegistry, Depends(_registry)]
 
 AssessmentsWriter = Annotated[Principal, Depends(require_scope("assessments:write"))]
 SegmentsReader = Annotated[Principal, Depends(require_scope("segments:read"))]
+ModelsReader = SegmentsReader
 ConsentsWriter = Annotated[Principal, Depends(require_scope("consents:write"))]
 AuditReader = Annotated[Principal, Depends(require_scope("audit:read"))]

@@ -8,13 +8,16 @@
      ├── NotFound              404
      ├── Conflict              409
      ├── PayloadTooLarge       413
-     └── UnsupportedMediaType  415
+     ├── UnsupportedMediaType  415
+     └── ServiceUnavailable    503  (the database is away or busy; retry after a while)
 
 Messages name the field and what was expected; they never repeat the value that was sent, so an
-identity code cannot leak through an error.
+identity code cannot leak through an error. An error refusing access to a client's data carries
+an `AccessAttempt`, which the request's owner writes to the access log (app/routing.py).
 """
 
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,15 +38,34 @@ class FieldError:
     message: str
 
 
+@dataclass(frozen=True)
+class AccessAttempt:
+    """A refused access, as the access log records it: the client (when known) and why."""
+
+    client_id: uuid.UUID | None
+    outcome: str
+
+
 class SegmenttiError(Exception):
     status = 400
     slug = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+    def __init__(
+        self,
+        detail: str,
+        errors: Sequence[FieldError] = (),
+        *,
+        attempt: AccessAttempt | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
+        self.attempt = attempt
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
 
 
 class InvalidInput(SegmenttiError):
@@ -96,6 +118,20 @@ class UnsupportedMediaType(SegmenttiError):
     status = 415
     slug = "unsupported-media-type"
     title = "Unsupported media type"
+
+
+class ServiceUnavailable(SegmenttiError):
+    status = 503
+    slug = "service-unavailable"
+    title = "The service is temporarily unavailable"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 def invalid(field: str, message: str) -> InvalidInput:
@@ -166,7 +202,7 @@ def field_errors_from_pydantic(errors: Sequence[Any]) -> list[FieldError]:
 
 async def _segmentti_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SegmenttiError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else exc.headers
     return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, headers)
 
 
@@ -243,7 +279,9 @@ _DESCRIPTIONS = {
     404: "Not found (another tenant's resources are not found either).",
     409: "Conflicts with the current state.",
     413: "The body is too large.",
+    415: "The body is not of a media type this operation takes.",
     422: "The request is not valid; `errors` names each field.",
+    503: "The database is unavailable or busy; retry after `Retry-After` seconds.",
 }
 
 

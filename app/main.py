@@ -6,7 +6,6 @@ the process at start with the file and the problem named, never a half-loaded se
 
 import hashlib
 import hmac
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,23 +17,22 @@ from fastapi_offline import FastAPIOffline
 from app.assessments.router import router as assessments_router
 from app.audit.router import router as audit_router
 from app.auth import TokenVerifier
+from app.catalog.router import router as catalog_router
 from app.clients.identity import IdentityProtector
 from app.clients.router import router as clients_router
 from app.config import Settings, get_settings
-from app.db import create_db_engine
+from app.consents.router import router as consents_router
+from app.db import Database, create_engine
 from app.errors import Problem, install_error_handlers
 from app.keys import resolve_keys
 from app.logs import configure_logging
 from app.metrics import Metrics, MetricsMiddleware
-from app.metrics import router as metrics_router
 from app.middleware import BodySizeLimit, LastResort
-from app.ops import head_revision
-from app.ops import router as ops_router
+from app.ops.router import router as ops_router
+from app.ops.service import head_revision
+from app.runtime import Runtime
 from app.segmentation.registry import load_registry
-from app.segmentation.router import router as models_router
 from app.tenants import load_tenants
-
-log = logging.getLogger("segmentti")
 
 DESCRIPTION = """
 Client segmentation for Finnish social and health care: submit an assessment, get the
@@ -46,28 +44,44 @@ Every `/v1` operation needs `Authorization: Bearer <JWT>` with `sub`, `org` (the
 Finnish by default).
 """
 
+# The URL map, in one place.
+ROUTERS = (
+    ops_router,
+    catalog_router,
+    clients_router,
+    assessments_router,
+    consents_router,
+    audit_router,
+)
+
 
 def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def load_state(app: FastAPI, settings: Settings) -> None:
+def load_runtime(settings: Settings, database: Database | None = None) -> Runtime:
     """Everything a request relies on, loaded and checked before the first one is served."""
     configure_logging(settings.log_level)
-    registry = load_registry(settings.models_dir)
     keys = resolve_keys(settings)
-    app.state.settings = settings
-    app.state.registry = registry
-    app.state.tenants = load_tenants(settings.tenants_file, registry)
-    app.state.token_verifier = TokenVerifier(settings, keys)
-    app.state.protector = IdentityProtector(keys.data_key, keys.index_key)
-    app.state.fingerprint_secret = hmac.new(
-        keys.index_key.encode(), b"idempotency-fingerprint", hashlib.sha256
-    ).digest()
-    app.state.head_revision = head_revision()
-    if not hasattr(app.state, "engine"):
-        app.state.engine = create_db_engine(settings.database_url, settings)
-        app.state.owns_engine = True
+    if database is None:
+        database = Database(
+            create_engine(
+                settings.database_url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+            )
+        )
+    return Runtime(
+        settings=settings,
+        tenants=load_tenants(settings.tenants_file, load_registry(settings.models_dir)),
+        verifier=TokenVerifier(settings, keys.jwt_secret),
+        protector=IdentityProtector(keys.data_key, keys.index_key),
+        fingerprint_secret=hmac.new(
+            keys.index_key.encode(), b"idempotency-fingerprint", hashlib.sha256
+        ).digest(),
+        database=database,
+        head_revision=head_revision(),
+    )
 
 
 def _document_problems(app: FastAPI) -> None:
@@ -88,13 +102,19 @@ def _document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """The app; `database` replaces the one `settings` would create (tests run each in a
+    transaction they roll back)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        load_state(app, settings or get_settings())
-        yield
-        if getattr(app.state, "owns_engine", False):
-            app.state.engine.dispose()
+        runtime = load_runtime(settings or get_settings(), database)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            if database is None:
+                await runtime.database.dispose()
 
     app = FastAPIOffline(
         title="Segmentti",
@@ -105,18 +125,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
     )
     install_error_handlers(app)
-    for router in (
-        ops_router,
-        metrics_router,
-        models_router,
-        clients_router,
-        assessments_router,
-        audit_router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     _document_problems(app)
-    max_body = (settings or get_settings()).max_body_bytes
-    app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    app.add_middleware(BodySizeLimit, max_bytes=(settings or get_settings()).max_body_bytes)
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(LastResort)  # added last: the outermost of ours

@@ -7,20 +7,11 @@ Prometheus adds them up across instances.
 
 import time
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logs import ACCESS
-
-router = APIRouter(tags=["operations"])
 
 
 class Metrics:
@@ -68,14 +59,3 @@ class MetricsMiddleware:
             elapsed = time.perf_counter() - started
             self.metrics.duration.labels(scope["method"], template).observe(elapsed)
             ACCESS.info("%s %s %s %.1fms", scope["method"], template, status, elapsed * 1000)
-
-
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-)
-def metrics(request: Request) -> Response:
-    """Prometheus text exposition."""
-    registry: CollectorRegistry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -19,6 +19,12 @@ def _plausible(value: datetime) -> datetime:
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
+def no_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 class RequestBody(BaseModel):
     """Base of every request body: unknown fields are refused, and values are never echoed in
     validation errors (they may be identity codes)."""

@@ -7,11 +7,9 @@ are a 400 before anything runs, on both.
 """
 
 import json
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
+from fastapi import Request
 
 
 def _reject_constant(name: str) -> Any:
@@ -48,13 +46,3 @@ class StrictJSONRequest(Request):
         if not hasattr(self, "_json"):
             self._json = strict_loads(await self.body())
         return self._json
-
-
-class StrictJSONRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def strict_handler(request: Request) -> Response:
-            return await handler(StrictJSONRequest(request.scope, request.receive))
-
-        return strict_handler

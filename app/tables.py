@@ -1,9 +1,10 @@
 """Every table module, imported once so SQLModel.metadata (and Alembic) sees them all."""
 
-from app.assessments.models import Assessment, ConsentEvent, Retraction
+from app.assessments.models import Assessment, Retraction
 from app.audit.models import AccessLogEntry
 from app.clients.models import Client
-from app.idempotency import IdempotencyRecord
+from app.consents.models import ConsentEvent
+from app.idempotency.models import IdempotencyRecord
 
 __all__ = [
     "AccessLogEntry",

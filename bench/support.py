@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.auth import SCOPES, mint_token  # noqa: E402
-from app.db import create_db_engine  # noqa: E402
+from app.db import create_sync_engine  # noqa: E402
 
 SECRET = "bench-secret-bench-secret-bench-secret"
 CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
@@ -93,7 +93,7 @@ def service(url: str, port: int, output: IO[bytes] | None = None) -> Iterator[st
 def postgres_database(server_url: str, prefix: str) -> Iterator[str]:
     """A new, empty database on the server, dropped at the end; yields its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_db_engine(server_url)
+    admin = create_sync_engine(server_url)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:

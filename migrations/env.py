@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 import app.tables  # noqa: F401  (registers every table on the metadata)
 from app.config import Settings
-from app.db import create_db_engine
+from app.db import create_sync_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -41,7 +41,7 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     url = config.get_main_option("sqlalchemy.url") or Settings().database_url
-    engine = create_db_engine(url)
+    engine = create_sync_engine(url)
     with engine.connect() as connection:
         _configure(connection)
         with context.begin_transaction():

@@ -1,27 +1,35 @@
 """Fixtures: both databases built by the Alembic migrations, one rolled-back transaction per
 test, and an HTTP client with tokens for any tenant and scopes.
 
-Every test that takes `client` (or `session`) runs twice: on SQLite always, and on PostgreSQL
+Every test that takes `client` (or `database`) runs twice: on SQLite always, and on PostgreSQL
 when TEST_DATABASE_URL is set. Under CI, PostgreSQL is not optional.
+
+The service is asynchronous. All tests share one event loop (`portal`), in which the app runs
+and in which each test holds one connection inside a transaction: the app's units of work
+become savepoints of it, and the test rolls the whole of it back at the end.
 """
 
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import anyio.from_thread
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from anyio.from_thread import BlockingPortal
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from app.auth import SCOPES, mint_token
 from app.config import Settings
-from app.db import create_db_engine, get_session
+from app.db import Database, create_engine, create_sync_engine
 from app.main import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +64,19 @@ def fresh_postgres_database(name_hint: str) -> str:
     """A new, empty database on the TEST_DATABASE_URL server; returns its URL."""
     base = sa.make_url(os.environ["TEST_DATABASE_URL"])
     name = f"{base.database}_{name_hint}_{_worker()}"[:63]
-    admin = create_db_engine(base.render_as_string(hide_password=False))
+    admin = create_sync_engine(base.render_as_string(hide_password=False))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[BlockingPortal]:
+    """The event loop every test's app and database connection live in."""
+    with anyio.from_thread.start_blocking_portal() as blocking_portal:
+        yield blocking_portal
 
 
 @pytest.fixture(scope="session")
@@ -76,11 +91,13 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def engines(database_urls: dict[str, str]) -> Iterator[dict[str, sa.Engine]]:
-    created = {name: create_db_engine(url) for name, url in database_urls.items()}
+def engines(
+    database_urls: dict[str, str], portal: BlockingPortal
+) -> Iterator[dict[str, AsyncEngine]]:
+    created = {name: create_engine(url) for name, url in database_urls.items()}
     yield created
     for engine in created.values():
-        engine.dispose()
+        portal.call(engine.dispose)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -92,22 +109,53 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def engine(backend: str, engines: dict[str, sa.Engine]) -> sa.Engine:
+def engine(backend: str, engines: dict[str, AsyncEngine]) -> AsyncEngine:
     return engines[backend]
 
 
+class TestDatabase(Database):
+    """Units of work as savepoints of one connection whose transaction the test rolls back;
+    the sync helpers let a test look at what was written, through the same connection."""
+
+    __test__ = False
+
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection, portal: BlockingPortal):
+        super().__init__(engine)
+        self.connection = connection
+        self.portal = portal
+
+    async def begin(self, read_only: bool) -> tuple[AsyncConnection, AsyncTransaction]:
+        return self.connection, await self.connection.begin_nested()
+
+    async def release(self, connection: AsyncConnection) -> None:
+        pass
+
+    async def dispose(self) -> None:
+        pass
+
+    def rows(self, sql: str, **parameters: Any) -> list[sa.Row[Any]]:
+        async def run() -> list[sa.Row[Any]]:
+            return list((await self.connection.execute(sa.text(sql), parameters)).all())
+
+        return self.portal.call(run)
+
+    def scalar(self, sql: str, **parameters: Any) -> Any:
+        return self.rows(sql, **parameters)[0][0]
+
+    def count(self, table: str) -> int:
+        count: int = self.scalar(f"SELECT count(*) FROM {table}")
+        return count
+
+
 @pytest.fixture
-def session(engine: sa.Engine) -> Iterator[Session]:
-    """A session whose commits are savepoints inside a transaction that is rolled back."""
-    connection = engine.connect()
-    transaction = connection.begin()
-    db_session = Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    yield db_session
-    db_session.close()
-    transaction.rollback()
-    connection.close()
+def database(engine: AsyncEngine, portal: BlockingPortal) -> Iterator[TestDatabase]:
+    connection = portal.call(engine.connect)
+    transaction = portal.call(connection.begin)
+    try:
+        yield TestDatabase(engine, connection, portal)
+    finally:
+        portal.call(transaction.rollback)
+        portal.call(connection.close)
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -127,22 +175,37 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-def build_app(settings: Settings, engine: sa.Engine, session: Session) -> FastAPI:
-    """The app on the test's database, its requests sharing the test's rolled-back session."""
-    application = create_app(settings)
-    application.state.engine = engine
-    application.dependency_overrides[get_session] = lambda: session
-    return application
+def build_app(settings: Settings, database: TestDatabase) -> FastAPI:
+    """The app on the test's database, its units of work savepoints of the test's transaction."""
+    return create_app(settings, database=database)
+
+
+@contextmanager
+def serve(app: FastAPI, portal: BlockingPortal) -> Iterator[TestClient]:
+    """A test client for `app`, running it (lifespan included) in the shared event loop."""
+    test_client = TestClient(app, raise_server_exceptions=False)
+    test_client.portal = portal
+    with portal.wrap_async_context_manager(app.router.lifespan_context(app)):
+        yield test_client
+
+
+Serve = Callable[[FastAPI], Any]
 
 
 @pytest.fixture
-def app(settings: Settings, engine: sa.Engine, session: Session) -> FastAPI:
-    return build_app(settings, engine, session)
+def served(portal: BlockingPortal) -> Serve:
+    """`with served(app) as client:` for a test that builds an app of its own."""
+    return lambda app: serve(app, portal)
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+def app(settings: Settings, database: TestDatabase) -> FastAPI:
+    return build_app(settings, database)
+
+
+@pytest.fixture
+def client(app: FastAPI, portal: BlockingPortal) -> Iterator[TestClient]:
+    with serve(app, portal) as test_client:
         yield test_client
 
 

@@ -2,16 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
-from tests.conftest import Auth
+from tests.conftest import Auth, TestDatabase
 from tests.helpers import helsinki_assessment, hetu
 
 
-def count(session: Session, table: str) -> int:
-    return session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+def count(database: TestDatabase, table: str) -> int:
+    return database.scalar(f"SELECT count(*) FROM {table}")
 
 
 def test_submitting_kaija_gives_collaboration_with_explanation_and_location(
@@ -75,14 +73,14 @@ def test_explanations_follow_accept_language(client: TestClient, auth: Auth) -> 
     )
 
 
-def test_classify_stores_nothing(client: TestClient, auth: Auth, session: Session) -> None:
-    before = (count(session, "assessment"), count(session, "client"))
+def test_classify_stores_nothing(client: TestClient, auth: Auth, database: TestDatabase) -> None:
+    before = (count(database, "assessment"), count(database, "client"))
     response = client.post(
         "/v1/classify", json={"answers": {"coping": "easy", "risk_level": "few"}}, headers=auth()
     )
     assert response.status_code == 200
     assert response.json()["suggested_segment"]["code"] == 1
-    assert (count(session, "assessment"), count(session, "client")) == before
+    assert (count(database, "assessment"), count(database, "client")) == before
 
 
 def test_a_professional_overrides_the_suggestion_with_a_reason(
@@ -145,7 +143,7 @@ def test_lookup_by_identity_code_and_unknown_is_404(client: TestClient, auth: Au
 
 
 def test_an_assessment_cannot_take_effect_in_the_future(
-    client: TestClient, auth: Auth, session: Session
+    client: TestClient, auth: Auth, database: TestDatabase
 ) -> None:
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     response = client.post(
@@ -153,13 +151,13 @@ def test_an_assessment_cannot_take_effect_in_the_future(
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "effective_at"
-    assert count(session, "client") == 0
+    assert count(database, "client") == 0
 
 
 def test_recording_consent_with_an_assessment_needs_the_consent_scope(
-    client: TestClient, auth: Auth, session: Session
+    client: TestClient, auth: Auth, database: TestDatabase
 ) -> None:
     body = helsinki_assessment(consent={"health_register": True})
     response = client.post("/v1/assessments", json=body, headers=auth(scopes=["assessments:write"]))
     assert response.status_code == 403
-    assert count(session, "assessment") == 0
+    assert count(database, "assessment") == 0

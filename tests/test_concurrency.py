@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth import mint_token
-from app.db import create_db_engine
+from app.db import create_sync_engine
 from tests.conftest import DATA_KEY, INDEX_KEY, JWT_SECRET, ROOT, fresh_postgres_database, migrate
 from tests.helpers import helsinki_assessment, hetu
 from tests.processes import free_port, wait_until_ready
@@ -108,7 +108,7 @@ def test_simultaneous_assessments_through_two_processes_form_one_chain(
     ).json()["items"]
     assert len(items) == REQUESTS
 
-    engine = create_db_engine(shared_database)
+    engine = create_sync_engine(shared_database)
     try:
         with engine.connect() as connection:
             clients = connection.execute(sa.text("SELECT count(*) FROM client")).scalar_one()
@@ -154,7 +154,7 @@ def test_simultaneous_retries_with_one_key_replay_the_first_through_two_processe
     assert [r.status_code for r in retractions] == [201] * 8
     assert len({r.text for r in retractions}) == 1
 
-    engine = create_db_engine(shared_database)
+    engine = create_sync_engine(shared_database)
     try:
         with engine.connect() as connection:
             counts = [

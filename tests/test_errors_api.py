@@ -4,18 +4,16 @@ nothing written."""
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
-from tests.conftest import Auth
+from tests.conftest import Auth, TestDatabase
 from tests.helpers import helsinki_assessment
 
 TABLES = ("client", "assessment", "consent_event", "retraction", "idempotency_record")
 
 
-def written(session: Session) -> dict[str, int]:
-    return {t: session.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+def written(database: TestDatabase) -> dict[str, int]:
+    return {t: database.scalar(f"SELECT count(*) FROM {t}") for t in TABLES}
 
 
 BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
@@ -60,12 +58,12 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
 def test_bad_assessments_are_refused_naming_the_field_and_write_nothing(
     client: TestClient,
     auth: Auth,
-    session: Session,
+    database: TestDatabase,
     case: str,
     body: dict[str, Any],
     field: str,
 ) -> None:
-    before = written(session)
+    before = written(database)
     response = client.post("/v1/assessments", json=body, headers=auth())
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -73,11 +71,13 @@ def test_bad_assessments_are_refused_naming_the_field_and_write_nothing(
     assert problem["status"] == 422 and problem["title"] and problem["type"]
     assert field in [e["field"] for e in problem["errors"]], problem
     assert "131052" not in response.text and "310252" not in response.text
-    assert written(session) == before
+    assert written(database) == before
 
 
-def test_malformed_json_is_a_400_problem(client: TestClient, auth: Auth, session: Session) -> None:
-    before = written(session)
+def test_malformed_json_is_a_400_problem(
+    client: TestClient, auth: Auth, database: TestDatabase
+) -> None:
+    before = written(database)
     response = client.post(
         "/v1/assessments",
         content=b'{"client": {"hetu": "131052-308T"',
@@ -86,18 +86,18 @@ def test_malformed_json_is_a_400_problem(client: TestClient, auth: Auth, session
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert "131052" not in response.text
-    assert written(session) == before
+    assert written(database) == before
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(
-    client: TestClient, auth: Auth, session: Session
+    client: TestClient, auth: Auth, database: TestDatabase
 ) -> None:
-    before = written(session)
+    before = written(database)
     huge = helsinki_assessment(details={"note": "x" * 2_000_000})
     response = client.post("/v1/assessments", json=huge, headers=auth())
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
-    assert written(session) == before
+    assert written(database) == before
 
 
 def test_a_chunked_body_over_the_limit_is_refused(client: TestClient, auth: Auth) -> None:

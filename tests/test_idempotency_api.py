@@ -1,19 +1,17 @@
 """`Idempotency-Key`: a retry returns the first response and writes nothing."""
 
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
-from tests.conftest import Auth
+from tests.conftest import Auth, TestDatabase
 from tests.helpers import helsinki_assessment
 
 
-def assessments(session: Session) -> int:
-    return session.execute(sa.text("SELECT count(*) FROM assessment")).scalar_one()
+def assessments(database: TestDatabase) -> int:
+    return database.scalar("SELECT count(*) FROM assessment")
 
 
 def test_a_retried_submission_returns_the_first_response_and_writes_nothing(
-    client: TestClient, auth: Auth, session: Session
+    client: TestClient, auth: Auth, database: TestDatabase
 ) -> None:
     body = helsinki_assessment()
     headers = auth(**{"Idempotency-Key": "apotti-req-1"})
@@ -23,11 +21,11 @@ def test_a_retried_submission_returns_the_first_response_and_writes_nothing(
     assert retry.json() == first.json()
     assert retry.headers["Location"] == first.headers["Location"]
     assert retry.headers["Idempotent-Replayed"] == "true"
-    assert assessments(session) == 1
+    assert assessments(database) == 1
 
 
 def test_the_same_key_with_another_body_is_422(
-    client: TestClient, auth: Auth, session: Session
+    client: TestClient, auth: Auth, database: TestDatabase
 ) -> None:
     headers = auth(**{"Idempotency-Key": "apotti-req-2"})
     client.post("/v1/assessments", json=helsinki_assessment("easy", "few"), headers=headers)
@@ -36,10 +34,10 @@ def test_the_same_key_with_another_body_is_422(
     )
     assert other.status_code == 422
     assert other.json()["errors"][0]["field"] == "Idempotency-Key"
-    assert assessments(session) == 1
+    assert assessments(database) == 1
 
 
-def test_keys_are_per_tenant(client: TestClient, auth: Auth, session: Session) -> None:
+def test_keys_are_per_tenant(client: TestClient, auth: Auth, database: TestDatabase) -> None:
     body = helsinki_assessment()
     first = client.post(
         "/v1/assessments", json=body, headers=auth(org="helsinki", **{"Idempotency-Key": "k"})

@@ -3,7 +3,7 @@
 import pytest
 
 from app.clients.identity import IdentityProtector, hetu_problem
-from app.clients.models import ClientIdentity
+from app.clients.schemas import ClientIdentity
 from tests.conftest import DATA_KEY, INDEX_KEY
 from tests.helpers import hetu
 
@@ -46,13 +46,17 @@ def test_dash_and_y_codes_are_different_people() -> None:
     protector = IdentityProtector(DATA_KEY, INDEX_KEY)
     dash = ClientIdentity(hetu=hetu("010105", "-"))
     y_sign = ClientIdentity(hetu=hetu("010105", "Y"))
-    assert protector.index("helsinki", dash) != protector.index("helsinki", y_sign)
+    assert protector.index("helsinki", dash.identity()) != protector.index(
+        "helsinki", y_sign.identity()
+    )
 
 
 def test_the_same_person_in_two_tenants_has_two_unlinkable_indexes() -> None:
     protector = IdentityProtector(DATA_KEY, INDEX_KEY)
     person = ClientIdentity(hetu="131052-308T")
-    assert protector.index("helsinki", person) != protector.index("vantaa-kerava", person)
+    assert protector.index("helsinki", person.identity()) != protector.index(
+        "vantaa-kerava", person.identity()
+    )
 
 
 def test_identity_codes_are_encrypted_at_rest_and_round_trip() -> None:

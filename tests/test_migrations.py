@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from app.db import create_db_engine
-from app.ops import current_revision, head_revision
+from app.db import create_sync_engine
+from app.ops.service import head_revision
 from tests.conftest import alembic_config, fresh_postgres_database
 
 
@@ -24,9 +24,11 @@ def test_migrations_run_up_and_down_and_match_the_models(empty_database_url: str
     config = alembic_config(empty_database_url)
     command.upgrade(config, "head")
     command.check(config)  # raises when the models and the migrations disagree
-    engine = create_db_engine(empty_database_url)
+    engine = create_sync_engine(empty_database_url)
     try:
-        assert current_revision(engine) == head_revision()
+        with engine.connect() as connection:
+            revision = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            assert revision.scalar() == head_revision()
         command.downgrade(config, "base")
         tables = set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
         assert tables == set()

@@ -2,16 +2,15 @@
 version never changes what was stored."""
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager as ContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 from app.segmentation.registry import BUILTIN_MODELS_DIR
-from tests.conftest import Auth, build_app, make_settings
+from tests.conftest import Auth, Serve, TestDatabase, build_app, make_settings
 from tests.helpers import helsinki_assessment
 
 SHIPPED = BUILTIN_MODELS_DIR / "helsinki-2023" / "2023.1.toml"
@@ -37,17 +36,18 @@ def published(tmp_path: Path) -> Path:
 
 
 def client_for(
-    tmp_path: Path, engine: sa.Engine, session: Session, models: Path | None = None
-) -> TestClient:
+    tmp_path: Path, database: TestDatabase, served: Serve, models: Path | None = None
+) -> ContextManager[TestClient]:
     settings = make_settings(tmp_path, models_dir=models)
-    return TestClient(build_app(settings, engine, session), raise_server_exceptions=False)
+    client: ContextManager[TestClient] = served(build_app(settings, database))
+    return client
 
 
 @pytest.fixture
 def versioned(
-    tmp_path: Path, engine: sa.Engine, session: Session, published: Path
+    tmp_path: Path, database: TestDatabase, served: Serve, published: Path
 ) -> Iterator[TestClient]:
-    with client_for(tmp_path, engine, session, published) as test_client:
+    with client_for(tmp_path, database, served, published) as test_client:
         yield test_client
 
 
@@ -98,10 +98,10 @@ def test_a_version_can_be_pinned_and_an_unknown_one_is_refused(
 
 
 def test_publishing_a_version_changes_no_stored_assessment(
-    tmp_path: Path, engine: sa.Engine, session: Session, published: Path, auth: Auth
+    tmp_path: Path, database: TestDatabase, served: Serve, published: Path, auth: Auth
 ) -> None:
     now = datetime.now(UTC).isoformat()
-    with client_for(tmp_path, engine, session) as before_publishing:
+    with client_for(tmp_path, database, served) as before_publishing:
         stored = before_publishing.post(
             "/v1/assessments", headers=english(auth), json=helsinki_assessment(effective_at=now)
         ).json()
@@ -109,7 +109,7 @@ def test_publishing_a_version_changes_no_stored_assessment(
             f"/v1/clients/{stored['client_id']}/segment-history", headers=english(auth)
         ).json()
     assert stored["model_version"] == "2023.1"
-    with client_for(tmp_path, engine, session, published) as after_publishing:
+    with client_for(tmp_path, database, served, published) as after_publishing:
         read = after_publishing.get(
             f"/v1/assessments/{stored['assessment_id']}", headers=english(auth)
         ).json()

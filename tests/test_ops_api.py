@@ -3,10 +3,8 @@
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from app.db import create_db_engine
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -24,8 +22,7 @@ def test_readyz_is_ok_on_a_migrated_database(client: TestClient) -> None:
 
 
 def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path))
-    app.state.engine = create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    app = create_app(make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'empty.db'}"))
     with TestClient(app) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -33,11 +30,8 @@ def test_readyz_is_503_when_the_schema_is_not_migrated(tmp_path: Path) -> None:
 
 
 def test_readyz_is_503_when_the_database_does_not_answer(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path))
-    app.state.engine = sa.create_engine(
-        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
-    )
-    with TestClient(app) as client:
+    settings = make_settings(tmp_path, database_url="postgresql://nobody@127.0.0.1:1/none")
+    with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"

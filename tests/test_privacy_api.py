@@ -9,28 +9,26 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 from app.auth import mint_token
-from tests.conftest import DATA_KEY, INDEX_KEY, JWT_SECRET, ROOT, Auth, migrate
+from tests.conftest import DATA_KEY, INDEX_KEY, JWT_SECRET, ROOT, Auth, TestDatabase, migrate
 from tests.helpers import helsinki_assessment, hetu
 from tests.processes import free_port, wait_until_ready
 
 CODE = hetu("240377", "-", 456)
 
 
-def all_stored_text(session: Session) -> str:
+def all_stored_text(database: TestDatabase) -> str:
     chunks = []
     for table in ("client", "assessment", "consent_event", "access_log", "idempotency_record"):
-        for row in session.execute(sa.text(f"SELECT * FROM {table}")):
+        for row in database.rows(f"SELECT * FROM {table}"):
             chunks.extend(str(value) for value in row)
     return "\n".join(chunks)
 
 
 def test_the_identity_code_is_not_stored_in_clear(
-    client: TestClient, auth: Auth, session: Session
+    client: TestClient, auth: Auth, database: TestDatabase
 ) -> None:
     response = client.post(
         "/v1/assessments",
@@ -38,7 +36,7 @@ def test_the_identity_code_is_not_stored_in_clear(
         headers=auth(**{"Idempotency-Key": "privacy-1"}),
     )
     assert response.status_code == 201
-    stored = all_stored_text(session)
+    stored = all_stored_text(database)
     assert CODE not in stored
     assert CODE[:6] not in stored
 

@@ -2,24 +2,21 @@
 identity codes, pinned versions out of force, and attempts that must still be logged."""
 
 import hashlib
-import hmac
 import json
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
-from app.assessments.schemas import AssessmentRequest
-from tests.conftest import Auth, build_app, make_settings
+from app.idempotency import service as idempotency
+from tests.conftest import Auth, Serve, TestDatabase, build_app, make_settings
 from tests.helpers import helsinki_assessment, hetu
 
 CODE = hetu("240377", "-", 456)
 
 
-def rows(session: Session, table: str) -> int:
-    return session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+def rows(database: TestDatabase, table: str) -> int:
+    return database.scalar(f"SELECT count(*) FROM {table}")
 
 
 @pytest.mark.parametrize(
@@ -37,14 +34,14 @@ def rows(session: Session, table: str) -> int:
     ids=["NaN", "Infinity", "NUL in details", "NUL in an identity"],
 )
 def test_what_is_not_json_or_not_storable_is_a_400_on_both_databases(
-    client: TestClient, auth: Auth, session: Session, raw: bytes
+    client: TestClient, auth: Auth, database: TestDatabase, raw: bytes
 ) -> None:
     response = client.post(
         "/v1/assessments", content=raw, headers=auth(**{"Content-Type": "application/json"})
     )
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert rows(session, "client") == 0
+    assert rows(database, "client") == 0
 
 
 @pytest.mark.parametrize(
@@ -121,18 +118,16 @@ def test_a_boolean_is_not_a_segment_code(client: TestClient, auth: Auth) -> None
 
 
 def test_the_idempotency_fingerprint_is_keyed(
-    client: TestClient, auth: Auth, session: Session
+    client: TestClient, auth: Auth, database: TestDatabase
 ) -> None:
     body = helsinki_assessment(client={"hetu": CODE})
     client.post("/v1/assessments", json=body, headers=auth(**{"Idempotency-Key": "k-1"}))
-    stored = session.execute(sa.text("SELECT fingerprint FROM idempotency_record")).scalar_one()
-    canonical = json.dumps(
-        ["submit_assessment", "", AssessmentRequest.model_validate(body).model_dump(mode="json")],
-        sort_keys=True,
-    ).encode()
-    secret = client.app.state.fingerprint_secret  # type: ignore[attr-defined]
-    assert stored == hmac.new(secret, canonical, hashlib.sha256).hexdigest()
-    assert stored != hashlib.sha256(canonical).hexdigest()
+    stored = database.scalar("SELECT fingerprint FROM idempotency_record")
+    secret = client.app.state.runtime.fingerprint_secret  # type: ignore[attr-defined]
+    assert stored == idempotency.fingerprint(secret, "submit_assessment", {}, body)
+    unkeyed = json.dumps(["submit_assessment", [], body], sort_keys=True, ensure_ascii=False)
+    assert stored != hashlib.sha256(unkeyed.encode()).hexdigest()
+    assert CODE not in stored
 
 
 def test_refused_and_replayed_accesses_are_logged(client: TestClient, auth: Auth) -> None:
@@ -148,15 +143,15 @@ def test_refused_and_replayed_accesses_are_logged(client: TestClient, auth: Auth
     client.post(f"/v1/clients/{client_id}/consents", json=consent, headers=headers)
     items = client.get(f"/v1/clients/{client_id}/access-log", headers=auth()).json()["items"]
     outcomes = {(i["actor"], i["operation"], i["outcome"]) for i in items}
-    assert ("curious", "get_segment", "forbidden") in outcomes
+    assert ("curious", "read_segment", "forbidden") in outcomes
     assert ("system", "record_consent", "replayed") in outcomes
 
 
 def test_an_assessment_stays_readable_after_its_model_leaves_the_tenant(
-    tmp_path: Path, engine: sa.Engine, session: Session, auth: Auth
+    tmp_path: Path, database: TestDatabase, served: Serve, auth: Auth
 ) -> None:
     vantaa = auth(org="vantaa-kerava")
-    with TestClient(build_app(make_settings(tmp_path), engine, session)) as before:
+    with served(build_app(make_settings(tmp_path), database)) as before:
         created = before.post("/v1/assessments", json=helsinki_assessment(), headers=vantaa).json()
     tenants = tmp_path / "tenants.toml"
     tenants.write_text(
@@ -165,7 +160,7 @@ def test_an_assessment_stays_readable_after_its_model_leaves_the_tenant(
         encoding="utf-8",
     )
     settings = make_settings(tmp_path, tenants_file=tenants)
-    with TestClient(build_app(settings, engine, session)) as after:
+    with served(build_app(settings, database)) as after:
         read = after.get(f"/v1/assessments/{created['assessment_id']}", headers=vantaa)
         segment = after.get(f"/v1/clients/{created['client_id']}/segment", headers=vantaa)
         refused = after.post("/v1/assessments", json=helsinki_assessment(), headers=vantaa)

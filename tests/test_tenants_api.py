@@ -4,14 +4,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 from app.main import create_app
 from app.segmentation.registry import load_registry
 from app.tenants import TenantsFileError
-from tests.conftest import Auth, build_app, make_settings
+from tests.conftest import Auth, Serve, TestDatabase, build_app, make_settings
 
 HELSINKI_WORDING = """
 [tenants.helsinki]
@@ -69,11 +67,11 @@ def test_a_model_the_tenant_may_not_use_is_refused(client: TestClient, auth: Aut
 
 
 @pytest.fixture
-def worded(tmp_path: Path, engine: sa.Engine, session: Session) -> Iterator[TestClient]:
+def worded(tmp_path: Path, database: TestDatabase, served: Serve) -> Iterator[TestClient]:
     tenants = tmp_path / "tenants.toml"
     tenants.write_text(HELSINKI_WORDING, encoding="utf-8")
     settings = make_settings(tmp_path, tenants_file=tenants)
-    with TestClient(build_app(settings, engine, session)) as test_client:
+    with served(build_app(settings, database)) as test_client:
         yield test_client
 
 

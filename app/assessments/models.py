@@ -1,7 +1,7 @@
-"""Tables of the segment timeline: assessments, their retractions, and consent events.
+"""Tables of the segment timeline: assessments and their retractions.
 
 Rows here are only ever inserted. A correction is a new assessment; an error is a retraction
-row pointing at the assessment; a withdrawn consent is a new consent event.
+row pointing at the assessment.
 """
 
 import uuid
@@ -57,21 +57,5 @@ class Retraction(SQLModel, table=True):
     retracted_by: str = Column(max_length=255)
 
 
-class ConsentEvent(SQLModel, table=True):
-    __tablename__ = "consent_event"
-    __table_args__ = (
-        sa.Index("ix_consent_event_tenant_client_at", "tenant", "client_id", "at"),
-        sa.CheckConstraint("register_name IN ('health')", name="register_name"),
-        sa.CheckConstraint("source IN ('consent', 'assessment', 'import')", name="source"),
-    )
-
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
-    tenant: str = Column(max_length=64)
-    client_id: uuid.UUID = Column(foreign_key="client.id")
-    register_name: str = Column(max_length=16)
-    given: bool
-    at: datetime = Column(sa_type=UTCDateTime)
-    recorded_at: datetime = Column(sa_type=UTCDateTime)
-    recorded_by: str = Column(max_length=255)
-    source: str = Column(max_length=16)
-    assessment_id: uuid.UUID | None = Column(default=None, foreign_key="assessment.id")
+assessment = Assessment.__table__  # type: ignore[attr-defined]
+retraction = Retraction.__table__  # type: ignore[attr-defined]

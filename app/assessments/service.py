@@ -1,259 +1,205 @@
-"""Submitting, reading and retracting assessments.
+"""Submitting and retracting assessments, and reading a client's segment and timeline.
 
-Each write is one transaction: the client (created on first sight), the assessment, the consent
-event it carries, the access-log line and the idempotency record commit together or not at all.
-Writers for one client are serialised by a row lock on the client (PostgreSQL) or by SQLite's
-single writer, and the per-client sequence backs that up with a unique constraint.
+The commands return what they wrote, not a view of it: presenting in a language is
+views.py's work, so a set-based import can reuse a command without building views. Writers
+for one client are serialised by a row lock on the client (PostgreSQL) or by SQLite's single
+writer, and the per-client sequence backs that up with a unique constraint.
 """
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
 
-from app.assessments.models import Assessment, ConsentEvent, Retraction
-from app.assessments.schemas import (
-    AssessmentRequest,
-    AssessmentView,
-    ConsentState,
-    RetractionInfo,
-    RetractionRequest,
-)
-from app.assessments.timeline import consent_at
+from app.assessments import queries
+from app.assessments.models import Assessment, Retraction, assessment, retraction
+from app.assessments.schemas import AssessmentRequest, RetractionRequest
+from app.assessments.timeline import Entry, entries
 from app.audit import service as audit
 from app.auth import Principal
+from app.catalog.service import decide
 from app.clients import service as clients
 from app.clients.identity import IdentityProtector
-from app.clients.models import Client
-from app.db import utc_now
-from app.errors import Conflict, Forbidden, NotFound
-from app.idempotency import Idempotency, run_once
+from app.consents import service as consents
+from app.consents.models import ConsentEvent
+from app.consents.schemas import ConsentState
+from app.db import Unit, utc_now
+from app.errors import AccessAttempt, Conflict, Forbidden, NotFound
 from app.segmentation.catalog import LANGUAGES, Text
 from app.segmentation.registry import ModelRegistry
-from app.segmentation.service import decide
-from app.segmentation.views import segment_ref
 
 
-def by_language(steps: Sequence[Text]) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class AssessmentRecord:
+    """An assessment as stored, its retraction if any, and the consent in force when it took
+    effect."""
+
+    assessment: Assessment
+    retraction: Retraction | None
+    consent: ConsentState
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """The assessment in force and the client's consent now."""
+
+    assessment: Assessment
+    consent_now: ConsentState
+
+
+@dataclass(frozen=True)
+class History:
+    entries: list[Entry]
+    consents: list[ConsentEvent]
+
+
+def _by_language(steps: Sequence[Text]) -> dict[str, list[str]]:
     return {language: [step[language] for step in steps] for language in LANGUAGES}
 
 
-def lock_client(session: Session, client_id: uuid.UUID) -> Client:
-    """Take the client's row lock for the rest of the transaction (a no-op on SQLite, whose
-    transactions here already begin with the database's write lock)."""
-    return session.exec(select(Client).where(Client.id == client_id).with_for_update()).one()
-
-
-def next_sequence(session: Session, client_id: uuid.UUID) -> int:
-    current = session.exec(
-        select(sa.func.max(Assessment.sequence)).where(Assessment.client_id == client_id)
-    ).one()
+async def _next_sequence(unit: Unit, client_id: uuid.UUID) -> int:
+    current = (
+        await unit.execute(
+            sa.select(sa.func.max(assessment.c.sequence)).where(assessment.c.client_id == client_id)
+        )
+    ).scalar()
     return (current or 0) + 1
 
 
-def consent_events(session: Session, client_id: uuid.UUID) -> list[ConsentEvent]:
-    return list(session.exec(select(ConsentEvent).where(ConsentEvent.client_id == client_id)))
+async def _record(unit: Unit, row: Assessment, retracted: Retraction | None) -> AssessmentRecord:
+    events = await consents.events_of(unit, row.client_id)
+    return AssessmentRecord(row, retracted, consents.state_at(events, row.effective_at))
 
 
-def consent_state(events: list[ConsentEvent], at: datetime) -> ConsentState:
-    event = consent_at(events, at)
-    return ConsentState(
-        health_register=event.given if event else None, since=event.at if event else None
-    )
-
-
-def retraction_info(retraction: Retraction | None) -> RetractionInfo | None:
-    if retraction is None:
-        return None
-    return RetractionInfo(
-        reason=retraction.reason,
-        retracted_at=retraction.retracted_at,
-        retracted_by=retraction.retracted_by,
-    )
-
-
-def view(
-    registry: ModelRegistry,
-    assessment: Assessment,
-    retraction: Retraction | None,
-    events: list[ConsentEvent],
-    lang: str,
-) -> AssessmentView:
-    model = registry.version(assessment.model_id, assessment.model_version)
-    assert model is not None, "a stored assessment's model version is no longer loaded"
-    suggested = assessment.suggested_code
-    return AssessmentView(
-        assessment_id=assessment.id,
-        client_id=assessment.client_id,
-        model=model.id,
-        model_version=model.version,
-        suggested_segment=segment_ref(model, suggested, lang) if suggested else None,
-        segment=segment_ref(model, assessment.decided_code, lang),
-        overridden=suggested is not None and suggested != assessment.decided_code,
-        override_reason=assessment.override_reason,
-        explanation=assessment.explanation.get(lang, []),
-        warnings=assessment.warnings.get(lang, []),
-        attention=assessment.attention,
-        details=assessment.details,
-        answers=assessment.answers,
-        effective_at=assessment.effective_at,
-        recorded_at=assessment.recorded_at,
-        recorded_by=assessment.recorded_by,
-        consent=consent_state(events, assessment.effective_at),
-        status="active" if retraction is None else "retracted",
-        source=assessment.source,
-        retraction=retraction_info(retraction),
-    )
-
-
-def submit(
-    session: Session,
+async def submit(
+    unit: Unit,
     *,
     principal: Principal,
     registry: ModelRegistry,
     protector: IdentityProtector,
     body: AssessmentRequest,
-    lang: str,
-    idempotency: Idempotency,
-) -> tuple[AssessmentView, bool]:
-    """Record an assessment; returns it and whether this was a replay of an earlier request."""
+) -> AssessmentRecord:
+    """Record an assessment: the suggestion, the professional's decision and the consent."""
     if body.consent is not None and "consents:write" not in principal.scopes:
         raise Forbidden("Recording consent with an assessment needs the scope `consents:write`.")
     now = utc_now()
     decision = decide(registry, principal.tenant, body, now)
     texts = decision.classification
-
-    def work() -> AssessmentView:
-        client = clients.find_or_create(session, protector, principal, body.client)
-        lock_client(session, client.id)
-        assessment = Assessment(
-            tenant=principal.org,
-            client_id=client.id,
-            sequence=next_sequence(session, client.id),
-            model_id=decision.model.id,
-            model_version=decision.model.version,
-            answers=body.answers,
-            details=body.details,
-            suggested_code=texts.segment.code,
-            decided_code=decision.decided_code,
-            override_reason=body.override_reason,
-            explanation=by_language(texts.explanation),
-            warnings=by_language(texts.warnings),
-            attention=texts.attention,
-            effective_at=decision.effective_at,
-            recorded_at=now,
-            recorded_by=principal.sub,
-            source="assessment",
-        )
-        session.add(assessment)
-        session.flush()
-        if body.consent is not None:
-            session.add(
-                ConsentEvent(
-                    tenant=principal.org,
-                    client_id=client.id,
-                    register_name="health",
-                    given=body.consent.health_register,
-                    at=decision.effective_at,
-                    recorded_at=now,
-                    recorded_by=principal.sub,
-                    source="assessment",
-                    assessment_id=assessment.id,
-                )
-            )
-        audit.record(session, principal, operation="submit_assessment", client_id=client.id)
-        session.flush()
-        return view(registry, assessment, None, consent_events(session, client.id), lang)
-
-    return run_once(
-        session,
-        principal,
-        idempotency,
-        operation="submit_assessment",
-        target="",
-        body=body,
-        response_type=AssessmentView,
-        work=work,
+    client_id = await clients.find_or_create(
+        unit, protector=protector, principal=principal, identity=body.client.identity()
     )
-
-
-def _load(
-    session: Session, principal: Principal, assessment_id: uuid.UUID, operation: str
-) -> Assessment:
-    assessment = session.get(Assessment, assessment_id)
-    if assessment is None or assessment.tenant != principal.org:
-        audit.record_refusal(
-            session, principal, operation=operation, client_id=None, outcome="not_found"
-        )
-        raise NotFound("No such assessment.")
-    return assessment
-
-
-def _retraction(session: Session, assessment_id: uuid.UUID) -> Retraction | None:
-    return session.exec(select(Retraction).where(Retraction.assessment_id == assessment_id)).first()
-
-
-def get(
-    session: Session,
-    *,
-    principal: Principal,
-    registry: ModelRegistry,
-    assessment_id: uuid.UUID,
-    lang: str,
-) -> AssessmentView:
-    assessment = _load(session, principal, assessment_id, "read_assessment")
-    result = view(
-        registry,
-        assessment,
-        _retraction(session, assessment.id),
-        consent_events(session, assessment.client_id),
-        lang,
+    await clients.lock(unit, client_id)
+    row = Assessment(
+        tenant=principal.org,
+        client_id=client_id,
+        sequence=await _next_sequence(unit, client_id),
+        model_id=decision.model.id,
+        model_version=decision.model.version,
+        answers=body.answers,
+        details=body.details,
+        suggested_code=texts.segment.code,
+        decided_code=decision.decided_code,
+        override_reason=body.override_reason,
+        explanation=_by_language(texts.explanation),
+        warnings=_by_language(texts.warnings),
+        attention=texts.attention,
+        effective_at=decision.effective_at,
+        recorded_at=now,
+        recorded_by=principal.sub,
+        source="assessment",
     )
-    audit.record(session, principal, operation="read_assessment", client_id=assessment.client_id)
-    session.commit()
-    return result
+    await unit.execute(sa.insert(assessment).values(row.model_dump()))
+    if body.consent is not None:
+        await consents.add(
+            unit,
+            ConsentEvent(
+                tenant=principal.org,
+                client_id=client_id,
+                register_name=consents.HEALTH,
+                given=body.consent.health_register,
+                at=decision.effective_at,
+                recorded_at=now,
+                recorded_by=principal.sub,
+                source="assessment",
+                assessment_id=row.id,
+            ),
+        )
+    audit.record(unit, principal, client_id=client_id)
+    return await _record(unit, row, None)
 
 
-def retract(
-    session: Session,
-    *,
-    principal: Principal,
-    registry: ModelRegistry,
-    assessment_id: uuid.UUID,
-    body: RetractionRequest,
-    lang: str,
-    idempotency: Idempotency,
-) -> tuple[AssessmentView, bool]:
-    def work() -> AssessmentView:
-        assessment = _load(session, principal, assessment_id, "retract_assessment")
-        lock_client(session, assessment.client_id)
-        if _retraction(session, assessment.id) is not None:
-            raise Conflict("This assessment has already been retracted.")
-        retraction = Retraction(
-            tenant=principal.org,
-            assessment_id=assessment.id,
-            reason=body.reason,
-            retracted_at=utc_now(),
-            retracted_by=principal.sub,
-        )
-        session.add(retraction)
-        audit.record(
-            session, principal, operation="retract_assessment", client_id=assessment.client_id
-        )
-        session.flush()
-        return view(
-            registry, assessment, retraction, consent_events(session, assessment.client_id), lang
-        )
+async def _load(unit: Unit, principal: Principal, assessment_id: uuid.UUID) -> Assessment:
+    row = (
+        await unit.execute(sa.select(assessment).where(assessment.c.id == assessment_id))
+    ).first()
+    if row is None or row.tenant != principal.org:
+        raise NotFound("No such assessment.", attempt=AccessAttempt(None, "not_found"))
+    return Assessment(**row._mapping)
 
-    return run_once(
-        session,
-        principal,
-        idempotency,
-        operation="retract_assessment",
-        target=str(assessment_id),
-        body=body,
-        response_type=AssessmentView,
-        work=work,
+
+async def _retraction_of(unit: Unit, assessment_id: uuid.UUID) -> Retraction | None:
+    row = (
+        await unit.execute(sa.select(retraction).where(retraction.c.assessment_id == assessment_id))
+    ).first()
+    return Retraction(**row._mapping) if row else None
+
+
+async def read(unit: Unit, *, principal: Principal, assessment_id: uuid.UUID) -> AssessmentRecord:
+    row = await _load(unit, principal, assessment_id)
+    record = await _record(unit, row, await _retraction_of(unit, row.id))
+    audit.record(unit, principal, client_id=row.client_id)
+    return record
+
+
+async def retract(
+    unit: Unit, *, principal: Principal, assessment_id: uuid.UUID, body: RetractionRequest
+) -> AssessmentRecord:
+    """Mark an assessment as entered in error; nothing is deleted."""
+    row = await _load(unit, principal, assessment_id)
+    await clients.lock(unit, row.client_id)
+    if await _retraction_of(unit, row.id) is not None:
+        raise Conflict("This assessment has already been retracted.")
+    retracted = Retraction(
+        tenant=principal.org,
+        assessment_id=row.id,
+        reason=body.reason,
+        retracted_at=utc_now(),
+        retracted_by=principal.sub,
     )
+    await unit.execute(sa.insert(retraction).values(retracted.model_dump()))
+    audit.record(unit, principal, client_id=row.client_id)
+    return await _record(unit, row, retracted)
+
+
+async def segment_in_force(
+    unit: Unit, *, principal: Principal, client_id: uuid.UUID, at: datetime
+) -> SegmentRecord:
+    await clients.require(unit, principal, client_id)
+    row = (await unit.execute(queries.in_force(at, assessment.c.client_id == client_id))).first()
+    if row is None:
+        raise NotFound(
+            "This client has no segment in force at that time.",
+            attempt=AccessAttempt(client_id, "no_segment"),
+        )
+    events = await consents.events_of(unit, client_id)
+    audit.record(unit, principal, client_id=client_id)
+    return SegmentRecord(Assessment(**row._mapping), consents.state_at(events, utc_now()))
+
+
+async def history(unit: Unit, *, principal: Principal, client_id: uuid.UUID) -> History:
+    await clients.require(unit, principal, client_id)
+    rows = await unit.execute(sa.select(assessment).where(assessment.c.client_id == client_id))
+    assessments = [Assessment(**row._mapping) for row in rows]
+    retractions = [
+        Retraction(**row._mapping)
+        for row in await unit.execute(
+            sa.select(retraction)
+            .join(assessment, assessment.c.id == retraction.c.assessment_id)
+            .where(assessment.c.client_id == client_id)
+        )
+    ]
+    events = await consents.events_of(unit, client_id)
+    audit.record(unit, principal, client_id=client_id)
+    return History(entries(assessments, retractions), events)

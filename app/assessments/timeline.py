@@ -1,4 +1,4 @@
-"""The segment timeline and consent state, computed from the append-only rows.
+"""The segment timeline, computed from the append-only rows.
 
 `previous_segment` and `changed` are derived when the timeline is read, from the entries in
 effective order, so they can never disagree with the entry before them — however the writes
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.assessments.models import Assessment, ConsentEvent, Retraction
+from app.assessments.models import Assessment, Retraction
 
 
 @dataclass(frozen=True)
@@ -56,21 +56,4 @@ def in_force(timeline: Sequence[Entry], at: datetime) -> Entry | None:
             break
         if entry.active:
             current = entry
-    return current
-
-
-def consent_at(
-    events: Sequence[ConsentEvent], at: datetime, register: str = "health"
-) -> ConsentEvent | None:
-    """The consent event in force at `at`: the latest one that had taken effect by then.
-
-    Events for the same moment are ordered by when they were recorded: the later record wins.
-    """
-    current = None
-    for event in sorted(events, key=lambda e: (e.at, e.recorded_at)):
-        if event.register_name != register:
-            continue
-        if event.at > at:
-            break
-        current = event
     return current

@@ -4,7 +4,6 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
@@ -26,13 +25,4 @@ class AccessLogEntry(SQLModel, table=True):
     outcome: str = Column(max_length=32)
 
 
-class AccessLogItem(BaseModel):
-    at: datetime
-    actor: str
-    operation: str
-    purpose: str | None
-    outcome: str
-
-
-class AccessLog(BaseModel):
-    items: list[AccessLogItem]
+access_log = AccessLogEntry.__table__  # type: ignore[attr-defined]

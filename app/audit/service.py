@@ -1,61 +1,47 @@
 """Writing and reading the access log.
 
-`record` only adds the entry to the caller's session: it is committed by the same commit as the
-work it describes, so there is never work without its log line nor a log line for work that
-was rolled back. Refusals are recorded by `record_refusal` in a transaction of their own.
+`record` hands the entry to the request's unit of work, which writes it with the work it
+describes (app/db.py): there is never work without its log line, nor a log line for work that
+was rolled back. A refused attempt is recorded by the request's owner after the rollback.
 """
 
 import uuid
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
 
-from app.audit.models import AccessLog, AccessLogEntry, AccessLogItem
+from app.audit.models import AccessLogEntry, access_log
 from app.auth import Principal
-from app.db import utc_now
+from app.db import Unit, utc_now
 
 
 def record(
-    session: Session,
-    principal: Principal,
-    *,
-    operation: str,
-    client_id: uuid.UUID | None,
-    outcome: str = "ok",
+    unit: Unit, principal: Principal, *, client_id: uuid.UUID | None, outcome: str = "ok"
 ) -> None:
-    session.add(
-        AccessLogEntry(
-            tenant=principal.org,
-            at=utc_now(),
-            actor=principal.sub,
-            client_id=client_id,
-            operation=operation,
-            purpose=principal.purpose,
-            outcome=outcome,
-        )
+    """Log the principal's current operation on a client's data."""
+    unit.defer(
+        access_log,
+        {
+            "id": uuid.uuid4(),
+            "tenant": principal.org,
+            "at": utc_now(),
+            "actor": principal.sub,
+            "client_id": client_id,
+            "operation": principal.operation,
+            "purpose": principal.purpose,
+            "outcome": outcome,
+        },
     )
 
 
-def record_refusal(
-    session: Session,
-    principal: Principal,
-    *,
-    operation: str,
-    client_id: uuid.UUID | None,
-    outcome: str,
-) -> None:
-    """Log a refused access after rolling back whatever the refused request had begun."""
-    session.rollback()
-    record(session, principal, operation=operation, client_id=client_id, outcome=outcome)
-    session.commit()
-
-
-def read_client_log(session: Session, principal: Principal, client_id: uuid.UUID) -> AccessLog:
-    entries = session.exec(
-        select(AccessLogEntry)
-        .where(AccessLogEntry.tenant == principal.org, AccessLogEntry.client_id == client_id)
-        .order_by(sa.desc(AccessLogEntry.at), sa.desc(AccessLogEntry.id))  # type: ignore[call-overload]
-    ).all()
-    record(session, principal, operation="read_access_log", client_id=client_id)
-    session.commit()
-    return AccessLog(items=[AccessLogItem.model_validate(e, from_attributes=True) for e in entries])
+async def client_log(
+    unit: Unit, principal: Principal, client_id: uuid.UUID
+) -> list[AccessLogEntry]:
+    """The tenant's access-log entries for a client, newest first."""
+    rows = await unit.execute(
+        sa.select(access_log)
+        .where(access_log.c.tenant == principal.org, access_log.c.client_id == client_id)
+        .order_by(access_log.c.at.desc(), access_log.c.id.desc())
+    )
+    entries = [AccessLogEntry(**row._mapping) for row in rows]
+    record(unit, principal, client_id=client_id)
+    return entries

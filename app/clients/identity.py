@@ -8,12 +8,32 @@ person, so a segment timeline must not hang on one — such clients use `externa
 
 import hashlib
 import hmac
+import re
+from dataclasses import dataclass
 
 from cryptography.fernet import Fernet
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat
 from stdnum.fi import hetu as stdnum_hetu
 
-from app.clients.models import HETU_SHAPE, ClientIdentity
+HETU_SHAPE = re.compile(r"^\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How a request names a client: an identity code, or the calling system's own id."""
+
+    hetu: str | None = None
+    external_system: str | None = None
+    external_value: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "hetu" if self.hetu is not None else "external"
+
+    def index_material(self) -> str:
+        if self.hetu is not None:
+            return f"hetu\x1f{self.hetu}"
+        return f"external\x1f{self.external_system}\x1f{self.external_value}"
 
 
 def hetu_problem(value: str) -> str | None:
@@ -49,13 +69,8 @@ class IdentityProtector:
         self._fernet = Fernet(data_key.encode())
         self._index_key = index_key.encode()
 
-    def index(self, tenant: str, identity: ClientIdentity) -> str:
-        if identity.hetu is not None:
-            material = f"hetu\x1f{identity.hetu}"
-        else:
-            assert identity.external_id is not None
-            material = f"external\x1f{identity.external_id.system}\x1f{identity.external_id.value}"
-        message = f"{tenant}\x1f{material}".encode()
+    def index(self, tenant: str, identity: Identity) -> str:
+        message = f"{tenant}\x1f{identity.index_material()}".encode()
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
 
     def encrypt(self, hetu: str) -> str:

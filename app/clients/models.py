@@ -1,23 +1,18 @@
-"""The client table and the identity schemas a request may carry."""
+"""The client table: one person as known to one tenant."""
 
-import re
 import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
 from app.db import UTCDateTime
-from app.schemas import RequestBody
-
-HETU_SHAPE = re.compile(r"^\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]$")
 
 
 class Client(SQLModel, table=True):
-    """One person as known to one tenant. The identity code is stored only encrypted; lookups
-    go through a keyed hash (blind index), so the database alone never reveals who is who."""
+    """The identity code is stored only encrypted; lookups go through a keyed hash (blind
+    index), so the database alone never reveals who is who."""
 
     __tablename__ = "client"
     __table_args__ = (
@@ -36,42 +31,4 @@ class Client(SQLModel, table=True):
     created_by: str = Column(max_length=255)
 
 
-class ExternalId(RequestBody):
-    system: str = Field(min_length=1, max_length=255, description="URI of the issuing system")
-    value: str = Field(min_length=1, max_length=255)
-
-
-class ClientIdentity(RequestBody):
-    """Exactly one of `hetu` (Finnish personal identity code) or `external_id`."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"hetu": "131052-308T"}]})
-
-    hetu: str | None = Field(
-        default=None,
-        description="Finnish personal identity code, any century sign of the 2023 reform; "
-        "kept exactly as given. Never appears in URLs, logs or errors.",
-        max_length=11,
-    )
-    external_id: ExternalId | None = None
-
-    @field_validator("hetu")
-    @classmethod
-    def _valid_hetu(cls, value: str | None) -> str | None:
-        from app.clients.identity import hetu_problem
-
-        if value is None:
-            return None
-        problem = hetu_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> "ClientIdentity":
-        if (self.hetu is None) == (self.external_id is None):
-            raise ValueError("give exactly one of `hetu` or `external_id`")
-        return self
-
-
-class ClientRef(BaseModel):
-    client_id: uuid.UUID
+client = Client.__table__  # type: ignore[attr-defined]

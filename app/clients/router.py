@@ -3,25 +3,24 @@
 from fastapi import APIRouter
 
 from app.clients import service
-from app.clients.models import ClientIdentity, ClientRef
-from app.db import SessionDep
-from app.deps import ProtectorDep, SegmentsReader
+from app.clients.schemas import ClientIdentity, ClientRef
+from app.deps import Protector, ReadUnit, SegmentsReader
 from app.errors import WITH_BODY, problem_responses
-from app.strict_json import StrictJSONRoute
+from app.routing import ServiceRoute
 
 router = APIRouter(
     prefix="/v1/clients",
     tags=["clients"],
-    route_class=StrictJSONRoute,
+    route_class=ServiceRoute,
     responses=problem_responses(*WITH_BODY, 404),
 )
 
 
 @router.post("/lookup", response_model=ClientRef)
-def lookup_client(
-    body: ClientIdentity,
-    principal: SegmentsReader,
-    session: SessionDep,
-    protector: ProtectorDep,
+async def lookup_client(
+    body: ClientIdentity, principal: SegmentsReader, unit: ReadUnit, protector: Protector
 ) -> ClientRef:
-    return service.lookup(session, protector, principal, body)
+    client_id = await service.lookup(
+        unit, protector=protector, principal=principal, identity=body.identity()
+    )
+    return ClientRef(client_id=client_id)

@@ -13,11 +13,19 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from app.errors import FieldError, safe_name
 from app.segmentation.catalog import LANGUAGES, AnswerSpec, ModelVersion, Segment, Text
 
 LEVEL_NONE = "none"
 LEVEL_SEVERE = "severe"
+
+
+@dataclass(frozen=True)
+class AnswerProblem:
+    """What is wrong with one answer, at `path` inside `answers` (keys as the caller sent
+    them: the caller decides how to show a key it did not expect)."""
+
+    path: tuple[str, ...]
+    message: str
 
 
 @dataclass(frozen=True)
@@ -92,41 +100,32 @@ def _check_answer(spec: AnswerSpec, value: Any) -> str | None:
     return None
 
 
-def validate_answers(model: ModelVersion, answers: Mapping[str, Any]) -> list[FieldError]:
-    errors: list[FieldError] = []
+def validate_answers(model: ModelVersion, answers: Mapping[str, Any]) -> list[AnswerProblem]:
+    errors: list[AnswerProblem] = []
     for name in answers:
         if model.answer(name) is None:
             errors.append(
-                FieldError(
-                    f"answers.{safe_name(name)}",
-                    f"not an answer of {model.id}; put other information in `details`",
+                AnswerProblem(
+                    (name,), f"not an answer of {model.id}; put other information in `details`"
                 )
             )
     for spec in model.answers:
-        field = f"answers.{spec.name}"
         if spec.name not in answers or answers[spec.name] is None:
             if spec.required:
-                errors.append(FieldError(field, "required"))
+                errors.append(AnswerProblem((spec.name,), "required"))
             continue
         value = answers[spec.name]
         problem = _check_answer(spec, value)
         if problem:
-            errors.append(FieldError(field, problem))
+            errors.append(AnswerProblem((spec.name,), problem))
         elif spec.kind == "levels":
             for key, level in value.items():
                 if key not in spec.keys:
-                    errors.append(
-                        FieldError(
-                            f"{field}.{safe_name(key)}",
-                            "expected one of the keys " + ", ".join(spec.keys),
-                        )
-                    )
+                    message = "expected one of the keys " + ", ".join(spec.keys)
+                    errors.append(AnswerProblem((spec.name, key), message))
                 elif level not in spec.values:
-                    errors.append(
-                        FieldError(
-                            f"{field}.{safe_name(key)}", "expected one of " + ", ".join(spec.values)
-                        )
-                    )
+                    message = "expected one of " + ", ".join(spec.values)
+                    errors.append(AnswerProblem((spec.name, key), message))
     return errors
 
 

@@ -110,5 +110,5 @@ def test_bad_answers_name_the_field(
     helsinki: ModelVersion, answers: dict[str, Any], field: str, message: str
 ) -> None:
     errors = validate_answers(helsinki, answers)
-    assert [e.field for e in errors] == [field]
+    assert [".".join(("answers", *e.path)) for e in errors] == [field]
     assert message in errors[0].message

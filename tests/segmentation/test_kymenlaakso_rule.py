@@ -103,4 +103,6 @@ def test_thresholds_are_parameters_a_county_can_change(kymenlaakso: ModelVersion
 def test_bad_service_use_answers(
     kymenlaakso: ModelVersion, answers: dict[str, Any], field: str
 ) -> None:
-    assert [e.field for e in validate_answers(kymenlaakso, answers)] == [field]
+    assert [".".join(("answers", *e.path)) for e in validate_answers(kymenlaakso, answers)] == [
+        field
+    ]

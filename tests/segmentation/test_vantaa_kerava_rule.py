@@ -116,7 +116,7 @@ def test_unknown_domain_and_level_are_named(vantaa: ModelVersion) -> None:
         "service_need": "low",
         "functional_capacity": {"spiritual": "mild", "physical": "extreme"},
     }
-    fields = sorted(e.field for e in validate_answers(vantaa, answers))
+    fields = sorted(".".join(("answers", *e.path)) for e in validate_answers(vantaa, answers))
     assert fields == [
         "answers.functional_capacity.physical",
         "answers.functional_capacity.spiritual",

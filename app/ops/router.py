@@ -1,18 +1,12 @@
-"""Liveness, readiness and the schema check behind readiness."""
+"""Liveness, readiness and metrics: no token, no client data."""
 
-from pathlib import Path
-
-import sqlalchemy as sa
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
-from app.config import PACKAGE_DIR
-from app.db import READ_ONLY
-
-MIGRATIONS_DIR = PACKAGE_DIR.parent / "migrations"
+from app.ops.service import current_revision
+from app.runtime import is_unavailable, runtime_of
 
 router = APIRouter(tags=["operations"])
 
@@ -28,34 +22,22 @@ class Readiness(BaseModel):
     expected_revision: str
 
 
-def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None
-    return head
-
-
-def current_revision(engine: sa.Engine) -> str | None:
-    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-        if not sa.inspect(connection).has_table("alembic_version"):
-            return None
-        return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-
-
 @router.get("/healthz", response_model=Health)
-def healthz() -> Health:
+async def healthz() -> Health:
     """The process is alive."""
     return Health(status="ok")
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
-def readyz(request: Request) -> Readiness | JSONResponse:
+async def readyz(request: Request) -> Readiness | JSONResponse:
     """The database answers and its schema is at the newest migration."""
-    expected = request.app.state.head_revision
+    runtime = runtime_of(request)
+    expected = runtime.head_revision
     try:
-        revision = current_revision(request.app.state.engine)
-    except sa.exc.SQLAlchemyError:
+        revision = await current_revision(runtime.database)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
         body = Readiness(
             status="unavailable",
             database="unreachable",
@@ -74,3 +56,14 @@ def readyz(request: Request) -> Readiness | JSONResponse:
     return Readiness(
         status="ok", database="ok", schema_revision=revision, expected_revision=expected
     )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition."""
+    registry: CollectorRegistry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

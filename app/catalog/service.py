@@ -6,14 +6,10 @@ or writes the database, so `POST /v1/classify` and `POST /v1/assessments` share 
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends
-
-from app.assessments.schemas import ClassifyRequest
-from app.auth import Principal, current_principal
-from app.errors import FieldError, InvalidInput, NotFound, invalid
+from app.catalog.schemas import ClassifyRequest
+from app.errors import FieldError, InvalidInput, NotFound, invalid, safe_name
 from app.segmentation.catalog import ModelVersion
 from app.segmentation.registry import ModelRegistry
 from app.segmentation.rules import Classification, classify, validate_answers
@@ -23,24 +19,12 @@ from app.tenants import Tenant
 FINLAND = ZoneInfo("Europe/Helsinki")
 
 
-def get_registry(principal: Annotated[Principal, Depends(current_principal)]) -> ModelRegistry:
-    """The caller's tenant's models, in the tenant's own wording."""
-    return principal.tenant.registry
-
-
-RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
-
-
 @dataclass(frozen=True)
 class Decision:
     model: ModelVersion
     classification: Classification
     effective_at: datetime
     decided_code: int
-
-    @property
-    def overridden(self) -> bool:
-        return self.decided_code != self.classification.segment.code
 
 
 def tenant_model_ids(tenant: Tenant, registry: ModelRegistry) -> list[str]:
@@ -91,25 +75,30 @@ def decide(
     if effective_at > now:
         raise invalid("effective_at", "must not be in the future")
     model = choose_version(registry, tenant, body.model, body.model_version, effective_at)
-    errors = validate_answers(model, body.answers)
-    if errors:
-        raise InvalidInput(errors)
+    problems = validate_answers(model, body.answers)
+    if problems:
+        raise InvalidInput(
+            [
+                FieldError(".".join(["answers", *map(safe_name, p.path)]), p.message)
+                for p in problems
+            ]
+        )
     classification = classify(model, body.answers)
     decided = body.decided_segment
     if decided is None:
         decided = classification.segment.code
-    problems: list[FieldError] = []
+    errors: list[FieldError] = []
     if model.segment_by_code(decided) is None:
         codes = ", ".join(str(s.code) for s in model.segments)
-        problems.append(FieldError("decided_segment", f"expected one of {codes}"))
+        errors.append(FieldError("decided_segment", f"expected one of {codes}"))
     elif decided != classification.segment.code and body.override_reason is None:
-        problems.append(
+        errors.append(
             FieldError(
                 "override_reason",
                 "required when decided_segment differs from the suggested segment "
                 f"{classification.segment.code}",
             )
         )
-    if problems:
-        raise InvalidInput(problems)
+    if errors:
+        raise InvalidInput(errors)
     return Decision(model, classification, effective_at.astimezone(now.tzinfo), decided)

@@ -1,19 +1,59 @@
-"""Model versions rendered as the catalog API describes them (every language at once)."""
+"""The catalog as the API shows it: model versions in every language at once, and the
+segment references and implications other domains embed, in one language."""
 
-from app.schemas import LocalizedText
-from app.segmentation.catalog import AnswerSpec, ModelVersion, Segment, Text
-from app.segmentation.registry import ModelRegistry
-from app.segmentation.schemas import (
+from app.catalog.schemas import (
     AnswerDescription,
+    ClassificationResult,
+    GroupRef,
+    Implication,
     ImplicationText,
     ModelDetail,
     ModelList,
     ModelSummary,
     ModelVersionDescription,
     SegmentDescription,
+    SegmentRef,
     ValueLabel,
 )
+from app.catalog.service import Decision
+from app.schemas import LocalizedText
+from app.segmentation.catalog import AnswerSpec, ModelVersion, Segment, Text
+from app.segmentation.registry import ModelRegistry
 from app.tenants import Tenant
+
+
+def segment_ref(model: ModelVersion, code: int, lang: str) -> SegmentRef:
+    segment = model.segment_by_code(code)
+    assert segment is not None, (model.id, model.version, code)
+    return SegmentRef(
+        code=segment.code,
+        key=segment.key,
+        name=segment.name[lang],
+        register_code=segment.register_code,
+    )
+
+
+def implications(model: ModelVersion, segment: Segment, lang: str) -> list[Implication]:
+    return [
+        Implication(aspect=aspect, label=label[lang], text=segment.implications[aspect][lang])
+        for aspect, label in model.aspects.items()
+    ]
+
+
+def group_ref(model: ModelVersion, segment: Segment, lang: str) -> GroupRef:
+    return GroupRef(key=segment.group, name=model.groups[segment.group][lang])
+
+
+def classification(decision: Decision, lang: str) -> ClassificationResult:
+    result = decision.classification
+    return ClassificationResult(
+        model=decision.model.id,
+        model_version=decision.model.version,
+        suggested_segment=segment_ref(decision.model, result.segment.code, lang),
+        explanation=[step[lang] for step in result.explanation],
+        warnings=[step[lang] for step in result.warnings],
+        attention=result.attention,
+    )
 
 
 def _text(text: Text) -> LocalizedText:

@@ -1,11 +1,13 @@
-"""API bodies of the model catalog, and the segment references other domains embed."""
+"""API bodies of the model catalog and of classification, and the segment references other
+domains embed."""
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from app.schemas import LocalizedText
+from app.consents.schemas import ConsentInput
+from app.schemas import LocalizedText, Moment, RequestBody, no_blank
 
 
 class SegmentRef(BaseModel):
@@ -99,3 +101,41 @@ class ModelDetail(BaseModel):
     versions: list[ModelVersionDescription]
     answers: list[AnswerDescription]
     segments: list[SegmentDescription]
+
+
+class ClassifyRequest(RequestBody):
+    model: str | None = Field(
+        default=None, max_length=64, description="Model id; the tenant's default when omitted."
+    )
+    model_version: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Pin a version; by default the version in force at `effective_at`.",
+    )
+    answers: dict[str, Any] = Field(description="The model's answers; see GET /v1/models/{id}.")
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Other structured detail, stored as given."
+    )
+    decided_segment: StrictInt | None = Field(
+        default=None, description="The professional's decision; the suggestion when omitted."
+    )
+    override_reason: str | None = Field(default=None, max_length=2000)
+    consent: ConsentInput | None = None
+    effective_at: Moment | None = Field(
+        default=None,
+        description="When the segment takes effect; now when omitted, never "
+        "in the future. RFC 3339 with an offset.",
+    )
+
+    _reason = field_validator("override_reason")(no_blank)
+
+
+class ClassificationResult(BaseModel):
+    model: str
+    model_version: str
+    suggested_segment: SegmentRef
+    explanation: list[str]
+    warnings: list[str]
+    attention: bool | None = Field(
+        default=None, description="Models with risk factors: two or more call for attention."
+    )

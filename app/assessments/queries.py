@@ -1,0 +1,40 @@
+"""The segment in force, written once in SQL.
+
+Every reader of "which segment does a client have at time T" — `GET …/segment`, exports,
+analytics, worklists — selects through `in_force`, so none of them can drift from another. The
+definition: among the client's active (not retracted) assessments that had taken effect by T,
+the latest by effective time, and of those taking effect at the same moment the one recorded
+last (`sequence`). tests/assessments/test_in_force_sql.py holds it to the Python timeline
+(timeline.py) on generated histories.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.assessments.models import assessment, retraction
+
+
+def is_active() -> sa.ColumnElement[bool]:
+    return ~sa.exists().where(retraction.c.assessment_id == assessment.c.id)
+
+
+def in_force(at: datetime, *criteria: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """The assessment rows in force at `at`, one per client, among those meeting `criteria`
+    (conditions on `assessment`, e.g. a tenant or a client)."""
+    ranked = (
+        sa.select(
+            assessment,
+            sa.func.row_number()
+            .over(
+                partition_by=assessment.c.client_id,
+                order_by=(assessment.c.effective_at.desc(), assessment.c.sequence.desc()),
+            )
+            .label("rank"),
+        )
+        .where(assessment.c.effective_at <= at, is_active(), *criteria)
+        .subquery("ranked")
+    )
+    columns = [ranked.c[c.name] for c in assessment.columns]
+    return sa.select(*columns).where(ranked.c.rank == 1)

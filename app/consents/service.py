@@ -1,0 +1,96 @@
+"""Consent events: recording one, listing them, and the consent in force at a moment."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from app.audit import service as audit
+from app.auth import Principal
+from app.clients import service as clients
+from app.consents.models import ConsentEvent, consent_event
+from app.consents.schemas import ConsentRequest, ConsentState
+from app.db import Unit, utc_now
+from app.errors import invalid
+
+HEALTH = "health"
+
+
+def consent_at(
+    events: Sequence[ConsentEvent], at: datetime, register: str = HEALTH
+) -> ConsentEvent | None:
+    """The consent event in force at `at`: the latest one that had taken effect by then.
+
+    Events for the same moment are ordered by when they were recorded: the later record wins.
+    """
+    current = None
+    for event in sorted(events, key=lambda e: (e.at, e.recorded_at)):
+        if event.register_name != register:
+            continue
+        if event.at > at:
+            break
+        current = event
+    return current
+
+
+def state_at(events: Sequence[ConsentEvent], at: datetime) -> ConsentState:
+    event = consent_at(events, at)
+    return ConsentState(
+        health_register=event.given if event else None, since=event.at if event else None
+    )
+
+
+async def events_of(unit: Unit, client_id: uuid.UUID) -> list[ConsentEvent]:
+    """A client's consent events, oldest first."""
+    rows = await unit.execute(
+        sa.select(consent_event)
+        .where(consent_event.c.client_id == client_id)
+        .order_by(consent_event.c.at, consent_event.c.recorded_at)
+    )
+    return [ConsentEvent(**row._mapping) for row in rows]
+
+
+async def add(unit: Unit, event: ConsentEvent) -> ConsentEvent:
+    await unit.execute(sa.insert(consent_event).values(event.model_dump()))
+    return event
+
+
+async def record(
+    unit: Unit, *, principal: Principal, client_id: uuid.UUID, body: ConsentRequest
+) -> ConsentEvent:
+    if body.register_name == "social":
+        raise invalid(
+            "register",
+            "structured recording into the social care register is not "
+            "possible yet; only `health` consent can be recorded",
+        )
+    now = utc_now()
+    if body.at is not None and body.at > now:
+        raise invalid("at", "must not be in the future")
+    await clients.require(unit, principal, client_id)
+    await clients.lock(unit, client_id)
+    event = await add(
+        unit,
+        ConsentEvent(
+            tenant=principal.org,
+            client_id=client_id,
+            register_name=body.register_name,
+            given=body.given,
+            at=(body.at or now).astimezone(UTC),
+            recorded_at=now,
+            recorded_by=principal.sub,
+            source="consent",
+        ),
+    )
+    audit.record(unit, principal, client_id=client_id)
+    return event
+
+
+async def list_events(
+    unit: Unit, *, principal: Principal, client_id: uuid.UUID
+) -> list[ConsentEvent]:
+    await clients.require(unit, principal, client_id)
+    events = await events_of(unit, client_id)
+    audit.record(unit, principal, client_id=client_id)
+    return events

@@ -1,0 +1,1 @@
+"""`Idempotency-Key`: a retried write returns its first response and writes nothing again."""

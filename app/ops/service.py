@@ -1,0 +1,38 @@
+"""The schema revision the code expects, and the one the database is at."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from app.config import PACKAGE_DIR
+from app.db import Database
+
+MIGRATIONS_DIR = PACKAGE_DIR.parent / "migrations"
+
+
+def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(database: Database) -> str | None:
+    unit = database.unit(read_only=True)
+    try:
+        connection = await unit.connection()
+        has_table = await connection.run_sync(
+            lambda sync: sa.inspect(sync).has_table("alembic_version")
+        )
+        if not has_table:
+            return None
+        revision: str | None = (
+            await unit.execute(sa.text("SELECT version_num FROM alembic_version"))
+        ).scalar()
+        await unit.commit()
+        return revision
+    finally:
+        await unit.close()

@@ -1,0 +1,217 @@
+"""The owner of every /v1 request: who may ask, what is replayed, and what is committed.
+
+For each request, in this order and in one place:
+
+1. authenticate the bearer token and check the operation's scope — before the body or any
+   other header is looked at, so a caller without a valid token learns nothing else;
+2. replay the first response of a write retried with its `Idempotency-Key`, or claim the key;
+3. run the endpoint, whose services only run statements on the request's unit of work;
+4. remember the response under the key, then commit — the response is complete (serialised
+   and validated) before anything is committed, so nothing can fail after the commit;
+5. on an error, roll the unit back and, if the error refused access to a client's data, write
+   that attempt to the access log in a short transaction of its own;
+6. a database that is away or busy is a 503 with `Retry-After`, never a 500.
+"""
+
+import dataclasses
+import json
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from app.audit import service as audit
+from app.auth import Principal, ScopeDependency, authenticate
+from app.db import Unit
+from app.errors import AccessAttempt, Forbidden, SegmenttiError, ServiceUnavailable, invalid
+from app.idempotency import service as idempotency
+from app.runtime import Runtime, is_unavailable, runtime_of
+from app.strict_json import StrictJSONRequest
+
+log = logging.getLogger("segmentti")
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+PURPOSE_HEADER = "x-purpose"
+
+
+def access_operation(name: str) -> Callable[[Endpoint], Endpoint]:
+    """Name an endpoint's operation in the access log (default: its operationId). Allowed,
+    refused and replayed accesses are all logged under this one name."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        endpoint.access_operation = name  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
+def open_unit(request: Request, *, read_only: bool) -> Unit:
+    """The request's unit of work, opened on first use; a write unit also serves reads."""
+    unit: Unit | None = getattr(request.state, "unit", None)
+    if unit is None:
+        unit = runtime_of(request).database.unit(read_only=read_only)
+        request.state.unit = unit
+    elif unit.read_only and not read_only:
+        raise RuntimeError("an endpoint asked for a write unit after a read unit")
+    return unit
+
+
+def _required_scope(dependant: Dependant) -> str | None:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, ScopeDependency):
+            return dependency.call.scope
+        found = _required_scope(dependency)
+        if found:
+            return found
+    return None
+
+
+def _client_in_path(request: Request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(request.path_params["client_id"]))
+    except (KeyError, ValueError):
+        return None
+
+
+class ServiceRoute(APIRoute):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.required_scope = _required_scope(self.dependant)
+        self.operation: str = getattr(self.endpoint, "access_operation", self.name)
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+
+        async def owner(request: Request) -> Response:
+            return await _Request(
+                self, handler, StrictJSONRequest(request.scope, request.receive)
+            ).run()
+
+        return owner
+
+
+class _Request:
+    def __init__(self, route: ServiceRoute, handler: Handler, request: Request) -> None:
+        self.route = route
+        self.handler = handler
+        self.request = request
+        self.runtime: Runtime = runtime_of(request)
+        self.principal: Principal | None = None
+
+    async def run(self) -> Response:
+        try:
+            self._admit()
+            response = await self._replay_or_handle()
+            unit: Unit | None = getattr(self.request.state, "unit", None)
+            if unit is not None:
+                await unit.commit()
+            self.runtime.database_health.available()
+            return response
+        except Exception as exc:
+            failure = await self._after_failure(exc)
+            if is_unavailable(failure):
+                self.runtime.database_health.unavailable(failure)
+                raise ServiceUnavailable(
+                    "The database is unavailable or busy; nothing was written. Retry later.",
+                    retry_after=self.runtime.settings.retry_after_seconds,
+                ) from None
+            raise
+        finally:
+            unit = getattr(self.request.state, "unit", None)
+            if unit is not None:
+                await unit.close()
+
+    def _admit(self) -> None:
+        """Authenticate, then check the scope; the purpose goes with the principal."""
+        headers = self.request.headers
+        principal = authenticate(
+            headers.get("authorization"), self.runtime.verifier, self.runtime.tenants
+        )
+        purpose = headers.get(PURPOSE_HEADER)
+        if purpose is not None and len(purpose) > 200:
+            raise invalid("X-Purpose", "must be at most 200 characters")
+        principal = dataclasses.replace(principal, purpose=purpose, operation=self.route.operation)
+        self.request.state.principal = self.principal = principal
+        scope = self.route.required_scope
+        if scope is not None and scope not in principal.scopes:
+            client_id = _client_in_path(self.request)
+            raise Forbidden(
+                f"This operation needs the scope `{scope}`.",
+                attempt=AccessAttempt(client_id, "forbidden") if client_id else None,
+            )
+
+    async def _replay_or_handle(self) -> Response:
+        key = self.request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None or self.request.method != "POST":
+            return await self.handler(self.request)
+        if not 1 <= len(key) <= 255:
+            raise invalid("Idempotency-Key", "must be 1 to 255 characters")
+        assert self.principal is not None
+        print_ = idempotency.fingerprint(
+            self.runtime.fingerprint_secret,
+            self.route.operation,
+            dict(self.request.path_params),
+            await self.request.json(),
+        )
+        unit = open_unit(self.request, read_only=False)
+        claimed = await idempotency.claim(
+            unit, tenant=self.principal.org, key=key, print_=print_, sub=self.principal.sub
+        )
+        if isinstance(claimed, idempotency.StoredResponse):
+            audit.record(unit, self.principal, client_id=claimed.client_id, outcome="replayed")
+            headers = {"Idempotent-Replayed": "true"}
+            if claimed.location:
+                headers["Location"] = claimed.location
+            return Response(
+                claimed.body,
+                status_code=claimed.status_code,
+                headers=headers,
+                media_type="application/json",
+            )
+        response = await self.handler(self.request)
+        if response.status_code < 300:
+            body = bytes(response.body)
+            client_id = json.loads(body).get("client_id")
+            await idempotency.remember(
+                unit,
+                claimed,
+                idempotency.StoredResponse(
+                    status_code=response.status_code,
+                    location=response.headers.get("location"),
+                    client_id=uuid.UUID(client_id) if client_id else _client_in_path(self.request),
+                    body=body,
+                ),
+            )
+        return response
+
+    async def _after_failure(self, exc: Exception) -> Exception:
+        """Roll back, log a refused attempt; returns the failure to report (the database's
+        own, if it failed on the way)."""
+        try:
+            unit: Unit | None = getattr(self.request.state, "unit", None)
+            if unit is not None:
+                await unit.rollback()
+            if isinstance(exc, SegmenttiError) and exc.attempt is not None:
+                await self._log_refusal(exc.attempt)
+        except Exception as cleanup:
+            if not is_unavailable(cleanup):
+                raise
+            return exc if is_unavailable(exc) else cleanup
+        return exc
+
+    async def _log_refusal(self, attempt: AccessAttempt) -> None:
+        if self.principal is None:
+            return
+        unit = self.runtime.database.unit()
+        try:
+            audit.record(unit, self.principal, client_id=attempt.client_id, outcome=attempt.outcome)
+            await unit.commit()
+        finally:
+            await unit.close()
