@@ -1,13 +1,47 @@
-"""`segmentti`: project commands — mint a development token, write openapi.json."""
+"""`segmentti`: serve, mint a development token, make keys, rotate keys, write openapi.json."""
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
 
 from app.auth import SCOPES, mint_token
-from app.config import get_settings
-from app.keys import resolve_keys
+from app.config import Settings, get_settings
+from app.keys import KeyConfigurationError, generate, resolve_keys
+
+
+async def _preflight(settings: Settings) -> None:
+    """What would stop the app at start, checked first so that it is said in one line."""
+    from app.main import load_runtime
+    from app.runtime import check_keys
+
+    runtime = load_runtime(settings)
+    try:
+        await check_keys(runtime, at_start=True)
+    finally:
+        await runtime.database.dispose()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    asyncio.run(_preflight(settings))
+    uvicorn.run(
+        "app.main:app",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        # The address in the service's log line is the caller's, through a trusted proxy only.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -25,6 +59,50 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate_keys(args: argparse.Namespace) -> int:
+    keys = generate()
+    for name in ("jwt_secret", "data_key", "index_key"):
+        print(f"SEGMENTTI_{name.upper()}={keys[name]}")
+    return 0
+
+
+async def _rotate(settings: Settings, batch_size: int) -> int:
+    from app.clients.identity import IdentityProtector
+    from app.clients.rotation import rotate
+    from app.db import Database, create_engine
+
+    keys = resolve_keys(settings)
+    if len(keys.data_keys) < 2 and len(keys.index_keys) < 2:
+        print(
+            "Set SEGMENTTI_PREVIOUS_DATA_KEY and/or SEGMENTTI_PREVIOUS_INDEX_KEY to the keys being "
+            "replaced, and SEGMENTTI_DATA_KEY / SEGMENTTI_INDEX_KEY to the new ones.",
+            file=sys.stderr,
+        )
+        return 2
+    database = Database(create_engine(settings.database_url))
+    try:
+        progress = await rotate(
+            database,
+            IdentityProtector(keys.data_keys, keys.index_keys),
+            batch_size=batch_size,
+            report=lambda p: print(
+                f"{p.clients} clients: {p.reencrypted} re-encrypted, {p.reindexed} re-indexed",
+                flush=True,
+            ),
+        )
+    finally:
+        await database.dispose()
+    print(
+        f"done: every client is under the new keys ({progress.clients} examined). Remove the "
+        "SEGMENTTI_PREVIOUS_* variables and restart the instances."
+    )
+    return 0
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
+    return asyncio.run(_rotate(get_settings(), args.batch_size))
+
+
 def openapi_document() -> str:
     from app.main import create_app
 
@@ -40,6 +118,10 @@ def _openapi(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="segmentti")
     commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve", help="run the service (SEGMENTTI_HOST, _PORT, _WORKERS; see README)"
+    )
+    serve.set_defaults(run=_serve)
     token = commands.add_parser("token", help="mint an HS256 token for the configured secret")
     token.add_argument("--org", required=True, help="tenant, e.g. helsinki")
     token.add_argument("--sub", required=True, help="the professional, e.g. nurse@example")
@@ -48,11 +130,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     token.set_defaults(run=_token)
+    keys = commands.add_parser("generate-keys", help="print new keys as environment variables")
+    keys.set_defaults(run=_generate_keys)
+    rotate = commands.add_parser(
+        "rotate-keys", help="move every client to the new keys, in batches (README)"
+    )
+    rotate.add_argument("--batch-size", type=int, default=1000)
+    rotate.set_defaults(run=_rotate_keys)
     openapi = commands.add_parser("openapi", help="write the OpenAPI document the app serves")
     openapi.add_argument("--output", default="openapi.json")
     openapi.set_defaults(run=_openapi)
     args = parser.parse_args(argv)
-    result: int = args.run(args)
+    try:
+        result: int = args.run(args)
+    except KeyConfigurationError as exc:
+        print(f"segmentti: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

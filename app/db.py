@@ -91,7 +91,7 @@ def sync_url(url: str) -> sa.URL:
     return _url(url, "", "psycopg")
 
 
-def _configure_sqlite(engine: sa.Engine) -> None:
+def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
     """Busy timeout before WAL (switching needs the lock), foreign keys on, and `BEGIN
     IMMEDIATE` for every transaction that may write.
 
@@ -106,7 +106,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -118,24 +118,39 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """The service's engine. No ping on checkout: a connection the server dropped fails its
-    first statement, the pool is invalidated, and the request is answered 503 (routing.py)."""
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    timeout_seconds: float = 5,
+    sqlite_busy_timeout_ms: int = 5000,
+) -> AsyncEngine:
+    """The service's engine. No ping on checkout (it would cost a round trip per request): a
+    connection the server dropped fails its first statement, the pool is invalidated and the
+    unit begins again on a new connection (`Unit.execute`). A database that does not answer
+    within `timeout_seconds` (connecting, or waiting for a pooled connection), or a SQLite
+    file locked past its busy timeout, is answered 503 (routing.py)."""
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         engine = _create_async_engine(target, hide_parameters=True)
-        _configure_sqlite(engine.sync_engine)
+        _configure_sqlite(engine.sync_engine, sqlite_busy_timeout_ms)
         return engine
     # hide_parameters: a driver error's message must never carry a statement's values.
     return _create_async_engine(
-        target, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True
+        target,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=timeout_seconds,
+        connect_args={"timeout": timeout_seconds},
+        hide_parameters=True,
     )
 
 
 def create_sync_engine(url: str) -> sa.Engine:
     engine = sa.create_engine(sync_url(url), hide_parameters=True)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms=30_000)
     return engine
 
 
@@ -163,10 +178,32 @@ class Unit:
     async def execute(
         self, statement: sa.Executable, parameters: Sequence[Mapping[str, Any]] | None = None
     ) -> sa.CursorResult[Any]:
-        connection = await self.connection()
+        first = self._transaction is None
+        try:
+            return await self._execute(await self.connection(), statement, parameters)
+        except sa.exc.DBAPIError as exc:
+            if not (first and exc.connection_invalidated):
+                raise
+        # The pooled connection had died (the database restarted) before this unit did
+        # anything: begin again on a new one, so a recovered database serves at once.
+        await self._discard()
+        return await self._execute(await self.connection(), statement, parameters)
+
+    @staticmethod
+    async def _execute(
+        connection: AsyncConnection,
+        statement: sa.Executable,
+        parameters: Sequence[Mapping[str, Any]] | None,
+    ) -> sa.CursorResult[Any]:
         if parameters is None:
             return await connection.execute(statement)
         return await connection.execute(statement, list(parameters))
+
+    async def _discard(self) -> None:
+        self._transaction = None
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await self.database.release(connection)
 
     def defer(self, table: sa.Table, row: dict[str, Any]) -> None:
         """Write `row` when the unit commits (for a read: right after, in its own write)."""

@@ -13,12 +13,12 @@ from app.runtime import runtime_of
 from app.segmentation.registry import ModelRegistry
 
 
-def _write_unit(request: Request) -> Unit:
-    return open_unit(request, read_only=False)
+async def _write_unit(request: Request) -> Unit:
+    return await open_unit(request, read_only=False)
 
 
-def _read_unit(request: Request) -> Unit:
-    return open_unit(request, read_only=True)
+async def _read_unit(request: Request) -> Unit:
+    return await open_unit(request, read_only=True)
 
 
 def _protector(request: Request) -> IdentityProtector:

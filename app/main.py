@@ -4,8 +4,6 @@ Models, tenants and keys are loaded in the lifespan: a malformed model or tenant
 the process at start with the file and the problem named, never a half-loaded service.
 """
 
-import hashlib
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,13 +22,14 @@ from app.config import Settings, get_settings
 from app.consents.router import router as consents_router
 from app.db import Database, create_engine
 from app.errors import Problem, install_error_handlers
-from app.keys import resolve_keys
+from app.idempotency import service as idempotency
+from app.keys import check_value, resolve_keys
 from app.logs import configure_logging
 from app.metrics import Metrics, MetricsMiddleware
 from app.middleware import BodySizeLimit, LastResort
 from app.ops.router import router as ops_router
 from app.ops.service import head_revision
-from app.runtime import Runtime
+from app.runtime import Runtime, check_keys
 from app.segmentation.registry import load_registry
 from app.tenants import load_tenants
 
@@ -69,16 +68,18 @@ def load_runtime(settings: Settings, database: Database | None = None) -> Runtim
                 settings.database_url,
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_max_overflow,
+                timeout_seconds=settings.db_timeout_seconds,
+                sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             )
         )
     return Runtime(
         settings=settings,
         tenants=load_tenants(settings.tenants_file, load_registry(settings.models_dir)),
         verifier=TokenVerifier(settings, keys.jwt_secret),
-        protector=IdentityProtector(keys.data_key, keys.index_key),
-        fingerprint_secret=hmac.new(
-            keys.index_key.encode(), b"idempotency-fingerprint", hashlib.sha256
-        ).digest(),
+        protector=IdentityProtector(keys.data_keys, keys.index_keys),
+        fingerprint_secrets={
+            check_value(key): idempotency.fingerprint_secret(key) for key in keys.index_keys
+        },
         database=database,
         head_revision=head_revision(),
     )
@@ -109,8 +110,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = load_runtime(settings or get_settings(), database)
-        app.state.runtime = runtime
         try:
+            await check_keys(runtime, at_start=True)
+            app.state.runtime = runtime
             yield
         finally:
             if database is None:

@@ -29,7 +29,7 @@ from app.auth import Principal, ScopeDependency, authenticate
 from app.db import Unit
 from app.errors import AccessAttempt, Forbidden, SegmenttiError, ServiceUnavailable, invalid
 from app.idempotency import service as idempotency
-from app.runtime import Runtime, is_unavailable, runtime_of
+from app.runtime import Runtime, check_keys, is_unavailable, runtime_of
 from app.strict_json import StrictJSONRequest
 
 log = logging.getLogger("segmentti")
@@ -52,11 +52,16 @@ def access_operation(name: str) -> Callable[[Endpoint], Endpoint]:
     return mark
 
 
-def open_unit(request: Request, *, read_only: bool) -> Unit:
-    """The request's unit of work, opened on first use; a write unit also serves reads."""
+async def open_unit(request: Request, *, read_only: bool) -> Unit:
+    """The request's unit of work, opened on first use; a write unit also serves reads.
+
+    No unit is handed out before this process's keys are known to be the database's.
+    """
     unit: Unit | None = getattr(request.state, "unit", None)
     if unit is None:
-        unit = runtime_of(request).database.unit(read_only=read_only)
+        runtime = runtime_of(request)
+        await check_keys(runtime)
+        unit = runtime.database.unit(read_only=read_only)
         request.state.unit = unit
     elif unit.read_only and not read_only:
         raise RuntimeError("an endpoint asked for a write unit after a read unit")
@@ -154,15 +159,16 @@ class _Request:
         if not 1 <= len(key) <= 255:
             raise invalid("Idempotency-Key", "must be 1 to 255 characters")
         assert self.principal is not None
-        print_ = idempotency.fingerprint(
-            self.runtime.fingerprint_secret,
-            self.route.operation,
-            dict(self.request.path_params),
-            await self.request.json(),
-        )
-        unit = open_unit(self.request, read_only=False)
+        body = await self.request.json()
+        secrets = self.runtime.fingerprint_secrets
+        writing = secrets[self.runtime.protector.index_check]
+        prints = [
+            idempotency.fingerprint(secret, self.route.operation, self.request.path_params, body)
+            for secret in sorted(secrets.values(), key=lambda secret: secret != writing)
+        ]
+        unit = await open_unit(self.request, read_only=False)
         claimed = await idempotency.claim(
-            unit, tenant=self.principal.org, key=key, print_=print_, sub=self.principal.sub
+            unit, tenant=self.principal.org, key=key, prints=prints, sub=self.principal.sub
         )
         if isinstance(claimed, idempotency.StoredResponse):
             audit.record(unit, self.principal, client_id=claimed.client_id, outcome="replayed")

@@ -13,9 +13,13 @@ import sqlalchemy as sa
 from fastapi import Request
 
 from app.auth import TokenVerifier
+from app.clients import service as clients
 from app.clients.identity import IdentityProtector
 from app.config import Settings
 from app.db import Database
+from app.errors import ServiceUnavailable
+from app.keyring import service as keyring
+from app.keyring.service import KeyMismatch
 from app.tenants import Tenant
 
 log = logging.getLogger("segmentti")
@@ -59,10 +63,54 @@ class Runtime:
     tenants: Mapping[str, Tenant]
     verifier: TokenVerifier
     protector: IdentityProtector
-    fingerprint_secret: bytes
+    # Idempotency fingerprints are keyed per blind-index key held (app/idempotency/).
+    fingerprint_secrets: Mapping[str, bytes]
     database: Database
     head_revision: str
     database_health: DatabaseHealth = field(default_factory=DatabaseHealth)
+    keys_checked: bool = False
+
+
+async def check_keys(runtime: Runtime, *, at_start: bool = False) -> None:
+    """Compare the keys with the database's before any data is served (app/keyring/).
+
+    A mismatch stops the process at start. A database that is not there yet (or not yet
+    migrated) at start is checked when it is; until then, and if the keys turn out not to
+    match then, data requests are answered 503 and the log says why.
+    """
+    if runtime.keys_checked:
+        return
+    try:
+        await keyring.verify(
+            runtime.database,
+            runtime.protector,
+            lambda unit: clients.unfit_key(unit, runtime.protector),
+        )
+    except KeyMismatch as exc:
+        if at_start:
+            raise
+        log.error("%s", exc)
+        raise ServiceUnavailable(
+            "This instance's keys do not match the database's; its log says which.",
+            retry_after=runtime.settings.retry_after_seconds,
+        ) from None
+    except Exception as exc:
+        not_migrated = isinstance(exc, sa.exc.ProgrammingError)
+        if not (is_unavailable(exc) or not_migrated):
+            raise
+        if at_start:
+            log.warning(
+                "keys not yet checked against the database (%s); data requests wait for it",
+                type(exc).__name__,
+            )
+            return
+        if not_migrated:
+            raise ServiceUnavailable(
+                "The database's schema is not at the newest migration.",
+                retry_after=runtime.settings.retry_after_seconds,
+            ) from None
+        raise
+    runtime.keys_checked = True
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -5,6 +5,7 @@ from app.audit.models import AccessLogEntry
 from app.clients.models import Client
 from app.consents.models import ConsentEvent
 from app.idempotency.models import IdempotencyRecord
+from app.keyring.models import KeyCheck
 
 __all__ = [
     "AccessLogEntry",
@@ -12,5 +13,6 @@ __all__ = [
     "Client",
     "ConsentEvent",
     "IdempotencyRecord",
+    "KeyCheck",
     "Retraction",
 ]

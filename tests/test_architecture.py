@@ -6,7 +6,16 @@ from collections.abc import Iterable
 import grimp
 import pytest
 
-DOMAINS = ("assessments", "audit", "catalog", "clients", "consents", "idempotency", "ops")
+DOMAINS = (
+    "assessments",
+    "audit",
+    "catalog",
+    "clients",
+    "consents",
+    "idempotency",
+    "keyring",
+    "ops",
+)
 HTTP_LAYER = ("app.main", "app.routing", "app.deps", "app.runtime", "app.cli")
 
 

@@ -43,7 +43,7 @@ def test_temporary_codes_are_refused_in_favour_of_external_id() -> None:
 
 
 def test_dash_and_y_codes_are_different_people() -> None:
-    protector = IdentityProtector(DATA_KEY, INDEX_KEY)
+    protector = IdentityProtector([DATA_KEY], [INDEX_KEY])
     dash = ClientIdentity(hetu=hetu("010105", "-"))
     y_sign = ClientIdentity(hetu=hetu("010105", "Y"))
     assert protector.index("helsinki", dash.identity()) != protector.index(
@@ -52,7 +52,7 @@ def test_dash_and_y_codes_are_different_people() -> None:
 
 
 def test_the_same_person_in_two_tenants_has_two_unlinkable_indexes() -> None:
-    protector = IdentityProtector(DATA_KEY, INDEX_KEY)
+    protector = IdentityProtector([DATA_KEY], [INDEX_KEY])
     person = ClientIdentity(hetu="131052-308T")
     assert protector.index("helsinki", person.identity()) != protector.index(
         "vantaa-kerava", person.identity()
@@ -60,7 +60,7 @@ def test_the_same_person_in_two_tenants_has_two_unlinkable_indexes() -> None:
 
 
 def test_identity_codes_are_encrypted_at_rest_and_round_trip() -> None:
-    protector = IdentityProtector(DATA_KEY, INDEX_KEY)
+    protector = IdentityProtector([DATA_KEY], [INDEX_KEY])
     token = protector.encrypt("131052-308T")
     assert "131052" not in token
     assert protector.decrypt(token) == "131052-308T"

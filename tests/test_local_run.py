@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -30,8 +31,12 @@ def test_development_secrets_are_generated_once_and_kept(tmp_path: Path) -> None
 
 
 def test_configured_secrets_are_used_and_nothing_is_written(tmp_path: Path) -> None:
+    data_key = Fernet.generate_key().decode()
     settings = Settings(
-        jwt_secret="s" * 32, data_key="k", index_key="i", dev_secrets_file=tmp_path / "secrets.json"
+        jwt_secret="s" * 32,
+        data_key=data_key,
+        index_key="i",
+        dev_secrets_file=tmp_path / "secrets.json",
     )
     keys = resolve_keys(settings)
     assert (keys.jwt_secret, keys.generated) == ("s" * 32, False)

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.idempotency import service as idempotency
-from tests.conftest import Auth, Serve, TestDatabase, build_app, make_settings
+from tests.conftest import INDEX_KEY, Auth, Serve, TestDatabase, build_app, make_settings
 from tests.helpers import helsinki_assessment, hetu
 
 CODE = hetu("240377", "-", 456)
@@ -123,7 +123,7 @@ def test_the_idempotency_fingerprint_is_keyed(
     body = helsinki_assessment(client={"hetu": CODE})
     client.post("/v1/assessments", json=body, headers=auth(**{"Idempotency-Key": "k-1"}))
     stored = database.scalar("SELECT fingerprint FROM idempotency_record")
-    secret = client.app.state.runtime.fingerprint_secret  # type: ignore[attr-defined]
+    secret = idempotency.fingerprint_secret(INDEX_KEY)
     assert stored == idempotency.fingerprint(secret, "submit_assessment", {}, body)
     unkeyed = json.dumps(["submit_assessment", [], body], sort_keys=True, ensure_ascii=False)
     assert stored != hashlib.sha256(unkeyed.encode()).hexdigest()

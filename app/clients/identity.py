@@ -9,11 +9,14 @@ person, so a segment timeline must not hang on one — such clients use `externa
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat
 from stdnum.fi import hetu as stdnum_hetu
+
+from app.keys import DATA_KEY, INDEX_KEY, check_value
 
 HETU_SHAPE = re.compile(r"^\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]$")
 
@@ -63,18 +66,52 @@ def hetu_problem(value: str) -> str | None:
 
 
 class IdentityProtector:
-    """Encrypts identity codes and computes tenant-scoped blind indexes."""
+    """Encrypts identity codes and computes tenant-scoped blind indexes with the keys this
+    process holds: its current ones and, during a key rotation, the previous ones too.
 
-    def __init__(self, data_key: str, index_key: str) -> None:
-        self._fernet = Fernet(data_key.encode())
-        self._index_key = index_key.encode()
+    Every key held is accepted (decrypts, finds clients); new rows are written with the keys
+    the database says are current (app/keyring/), so that instances never split a person.
+    """
 
-    def index(self, tenant: str, identity: Identity) -> str:
+    def __init__(self, data_keys: Sequence[str], index_keys: Sequence[str]) -> None:
+        self._fernets = {check_value(k): Fernet(k.encode()) for k in data_keys}
+        self._any_fernet = MultiFernet(list(self._fernets.values()))
+        self._index_keys = {check_value(k): k.encode() for k in index_keys}
+        # The keys this process is configured to make current (rotation: the new ones) ...
+        self.configured = {
+            DATA_KEY: check_value(data_keys[0]),
+            INDEX_KEY: check_value(index_keys[0]),
+        }
+        # ... and the ones it writes with: the database's current keys (app/keyring/).
+        self.data_check = self.configured[DATA_KEY]
+        self.index_check = self.configured[INDEX_KEY]
+
+    def holds(self, name: str, check: str) -> bool:
+        return check in (self._fernets if name == DATA_KEY else self._index_keys)
+
+    def write_with(self, *, data_check: str, index_check: str) -> None:
+        """Write new rows with these of the keys held (the database's current ones)."""
+        assert data_check in self._fernets and index_check in self._index_keys
+        self.data_check, self.index_check = data_check, index_check
+
+    def index(self, tenant: str, identity: Identity, check: str | None = None) -> str:
         message = f"{tenant}\x1f{identity.index_material()}".encode()
-        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+        key = self._index_keys[check or self.index_check]
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
 
-    def encrypt(self, hetu: str) -> str:
-        return self._fernet.encrypt(hetu.encode()).decode()
+    def indexes(self, tenant: str, identity: Identity) -> list[str]:
+        """The identity's index under every key held: any of them finds the client."""
+        return [self.index(tenant, identity, check) for check in self._index_keys]
+
+    def encrypt(self, hetu: str, check: str | None = None) -> str:
+        return self._fernets[check or self.data_check].encrypt(hetu.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        return self._fernet.decrypt(token.encode()).decode()
+        return self._any_fernet.decrypt(token.encode()).decode()
+
+    def encrypted_with(self, token: str, check: str) -> bool:
+        try:
+            self._fernets[check].decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True

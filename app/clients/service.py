@@ -1,5 +1,6 @@
 """Finding, registering and locking clients within one tenant."""
 
+import logging
 import uuid
 
 import sqlalchemy as sa
@@ -10,18 +11,68 @@ from app.auth import Principal
 from app.clients.identity import Identity, IdentityProtector
 from app.clients.models import client
 from app.db import Unit, utc_now
-from app.errors import AccessAttempt, NotFound
+from app.errors import AccessAttempt, NotFound, ServiceUnavailable
+from app.keyring import service as keyring
+from app.keys import DATA_KEY, INDEX_KEY
+
+log = logging.getLogger("segmentti")
 
 
-async def _by_index(unit: Unit, tenant: str, index: str) -> uuid.UUID | None:
+class KeysRotated(ServiceUnavailable):
+    """This instance's keys are no longer the database's current ones (a rotation moved on)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This instance cannot register new clients: the database's keys were rotated. "
+            "It must be restarted with the new keys.",
+            retry_after=60,
+        )
+
+
+async def _find(
+    unit: Unit, protector: IdentityProtector, tenant: str, identity: Identity
+) -> uuid.UUID | None:
+    """The client under any of the keys held (during a rotation: the old or the new one)."""
     found: uuid.UUID | None = (
         await unit.execute(
             sa.select(client.c.id).where(
-                client.c.tenant == tenant, client.c.identity_index == index
+                client.c.tenant == tenant,
+                client.c.identity_index.in_(protector.indexes(tenant, identity)),
             )
         )
     ).scalar()
     return found
+
+
+async def _insert(
+    unit: Unit, protector: IdentityProtector, principal: Principal, identity: Identity
+) -> uuid.UUID | None:
+    """Insert the client with the database's current keys; None if someone else inserted it
+    first, or if the keys this process writes with are no longer current."""
+    values = {
+        "id": uuid.uuid4(),
+        "tenant": principal.org,
+        "identity_index": protector.index(principal.org, identity),
+        "identity_kind": identity.kind,
+        "hetu_encrypted": protector.encrypt(identity.hetu) if identity.hetu else None,
+        "external_system": identity.external_system,
+        "external_value": identity.external_value,
+        "created_at": utc_now(),
+        "created_by": principal.sub,
+    }
+    row = sa.select(
+        *(sa.bindparam(name, value, type_=client.c[name].type) for name, value in values.items())
+    ).where(keyring.written_with_current_keys(protector))
+    insert = postgresql.insert if unit.dialect == "postgresql" else sqlite.insert
+    created: uuid.UUID | None = (
+        await unit.execute(
+            insert(client)
+            .from_select(list(values), row)
+            .on_conflict_do_nothing(index_elements=["tenant", "identity_index"])
+            .returning(client.c.id)
+        )
+    ).scalar()
+    return created
 
 
 async def find_or_create(
@@ -32,29 +83,20 @@ async def find_or_create(
     Two requests may see a new person at the same moment; the insert does nothing on conflict
     and both then read the one row that won, so no request fails and no person is duplicated.
     """
-    index = protector.index(principal.org, identity)
-    existing = await _by_index(unit, principal.org, index)
+    existing = await _find(unit, protector, principal.org, identity)
     if existing is not None:
         return existing
-    insert = postgresql.insert if unit.dialect == "postgresql" else sqlite.insert
-    await unit.execute(
-        insert(client)
-        .values(
-            id=uuid.uuid4(),
-            tenant=principal.org,
-            identity_index=index,
-            identity_kind=identity.kind,
-            hetu_encrypted=protector.encrypt(identity.hetu) if identity.hetu else None,
-            external_system=identity.external_system,
-            external_value=identity.external_value,
-            created_at=utc_now(),
-            created_by=principal.sub,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant", "identity_index"])
-    )
-    created = await _by_index(unit, principal.org, index)
-    assert created is not None
-    return created
+    for _ in range(2):
+        created = await _insert(unit, protector, principal, identity)
+        if created is not None:
+            return created
+        existing = await _find(unit, protector, principal.org, identity)
+        if existing is not None:
+            return existing
+        if not await keyring.refresh(unit, protector):
+            break
+    log.error("the database's keys were rotated past this instance's; restart it with them")
+    raise KeysRotated()
 
 
 async def require(unit: Unit, principal: Principal, client_id: uuid.UUID) -> None:
@@ -77,7 +119,7 @@ async def lock(unit: Unit, client_id: uuid.UUID) -> None:
 async def lookup(
     unit: Unit, *, protector: IdentityProtector, principal: Principal, identity: Identity
 ) -> uuid.UUID:
-    found = await _by_index(unit, principal.org, protector.index(principal.org, identity))
+    found = await _find(unit, protector, principal.org, identity)
     if found is None:
         raise NotFound(
             "No client with this identity has been registered.",
@@ -85,3 +127,24 @@ async def lookup(
         )
     audit.record(unit, principal, client_id=found)
     return found
+
+
+async def unfit_key(unit: Unit, protector: IdentityProtector) -> str | None:
+    """Which of the keys written with does not fit a stored client (None: both fit, or there
+    is no client yet): the identity code must decrypt and give the stored blind index."""
+    row = (
+        await unit.execute(
+            sa.select(client).order_by(client.c.hetu_encrypted.is_(None), client.c.id).limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.hetu_encrypted is not None:
+        if not protector.encrypted_with(row.hetu_encrypted, protector.data_check):
+            return DATA_KEY
+        identity = Identity(hetu=protector.decrypt(row.hetu_encrypted))
+    else:
+        identity = Identity(external_system=row.external_system, external_value=row.external_value)
+    if protector.index(row.tenant, identity) != row.identity_index:
+        return INDEX_KEY
+    return None

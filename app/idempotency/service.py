@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,11 @@ class StoredResponse:
     body: bytes
 
 
+def fingerprint_secret(index_key: str) -> bytes:
+    """The key request fingerprints are made with, derived from the blind-index key."""
+    return hmac.new(index_key.encode(), b"idempotency-fingerprint", hashlib.sha256).digest()
+
+
 def fingerprint(secret: bytes, operation: str, path_params: dict[str, Any], body: object) -> str:
     canonical = json.dumps(
         [operation, sorted(path_params.items()), body], sort_keys=True, ensure_ascii=False
@@ -37,9 +43,12 @@ def fingerprint(secret: bytes, operation: str, path_params: dict[str, Any], body
 
 
 async def claim(
-    unit: Unit, *, tenant: str, key: str, print_: str, sub: str
+    unit: Unit, *, tenant: str, key: str, prints: Sequence[str], sub: str
 ) -> uuid.UUID | StoredResponse:
     """Claim `key` for this write (its id), or the response of the write that holds it.
+
+    `prints` are the request's fingerprints under every key held, the one stored first: a
+    retry that reaches an instance in the middle of a key rotation is still recognised.
 
     A concurrent request with the same key waits here (PostgreSQL) or at BEGIN (SQLite) until
     the first one commits or rolls back; then it finds the response, or claims the key itself.
@@ -52,7 +61,7 @@ async def claim(
             id=claim_id,
             tenant=tenant,
             key=key,
-            fingerprint=print_,
+            fingerprint=prints[0],
             created_at=utc_now(),
             created_by=sub,
         )
@@ -64,7 +73,7 @@ async def claim(
     stored = (
         await unit.execute(sa.select(_table).where(_table.c.tenant == tenant, _table.c.key == key))
     ).one()
-    if stored.fingerprint != print_:
+    if stored.fingerprint not in prints:
         raise invalid("Idempotency-Key", "this key was already used with another request")
     assert stored.status_code is not None and stored.body is not None
     return StoredResponse(

@@ -5,8 +5,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
+from app.errors import ServiceUnavailable
 from app.ops.service import current_revision
-from app.runtime import is_unavailable, runtime_of
+from app.runtime import check_keys, is_unavailable, runtime_of
 
 router = APIRouter(tags=["operations"])
 
@@ -30,29 +31,35 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(request: Request) -> Readiness | JSONResponse:
-    """The database answers and its schema is at the newest migration."""
+    """The database answers, its schema is at the newest migration, and this process's keys
+    are the database's."""
     runtime = runtime_of(request)
     expected = runtime.head_revision
+
+    def unready(database: str, revision: str | None = None) -> JSONResponse:
+        body = Readiness(
+            status="unavailable",
+            database=database,
+            schema_revision=revision,
+            expected_revision=expected,
+        )
+        retry = {"Retry-After": str(runtime.settings.retry_after_seconds)}
+        return JSONResponse(body.model_dump(), status_code=503, headers=retry)
+
     try:
         revision = await current_revision(runtime.database)
     except Exception as exc:
         if not is_unavailable(exc):
             raise
-        body = Readiness(
-            status="unavailable",
-            database="unreachable",
-            schema_revision=None,
-            expected_revision=expected,
-        )
-        return JSONResponse(body.model_dump(), status_code=503)
+        runtime.database_health.unavailable(exc)
+        return unready("unreachable")
     if revision != expected:
-        body = Readiness(
-            status="unavailable",
-            database="outdated schema",
-            schema_revision=revision,
-            expected_revision=expected,
-        )
-        return JSONResponse(body.model_dump(), status_code=503)
+        return unready("outdated schema", revision)
+    try:
+        await check_keys(runtime)
+    except ServiceUnavailable:
+        return unready("keys do not match", revision)
+    runtime.database_health.available()
     return Readiness(
         status="ok", database="ok", schema_revision=revision, expected_revision=expected
     )
