@@ -22,11 +22,11 @@ from app.config import Settings, get_settings
 from app.consents.router import router as consents_router
 from app.db import Database, create_engine
 from app.errors import Problem, install_error_handlers
+from app.http import Edge
 from app.idempotency import service as idempotency
 from app.keys import check_value, resolve_keys
 from app.logs import configure_logging
-from app.metrics import Metrics, MetricsMiddleware
-from app.middleware import BodySizeLimit, LastResort
+from app.metrics import Metrics
 from app.ops.router import router as ops_router
 from app.ops.service import head_revision
 from app.runtime import Runtime, check_keys
@@ -130,10 +130,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in ROUTERS:
         app.include_router(router)
     _document_problems(app)
-    app.add_middleware(BodySizeLimit, max_bytes=(settings or get_settings()).max_body_bytes)
     app.state.metrics = Metrics()
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(LastResort)  # added last: the outermost of ours
+    max_body = (settings or get_settings()).max_body_bytes
+    app.add_middleware(Edge, metrics=app.state.metrics, max_body_bytes=max_body)
     return app
 
 

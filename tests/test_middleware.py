@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from app.middleware import LastResort
+from app.http import Edge
+from app.metrics import Metrics
 
 LEAKY_MESSAGE = "duplicate key (identity)=(131052-308T)"
 
@@ -34,7 +35,8 @@ def test_an_unexpected_error_is_a_500_problem_and_goes_no_further(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sent = call(LastResort(failing_app))  # would raise if the error were passed on
+    edge = Edge(failing_app, metrics=Metrics(), max_body_bytes=1000)
+    sent = call(edge)  # would raise if the error were passed on
     assert sent[0]["status"] == 500
     assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
     assert b"nothing was written" in sent[1]["body"]

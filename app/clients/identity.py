@@ -9,6 +9,7 @@ person, so a segment timeline must not hang on one — such clients use `externa
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,18 @@ from stdnum.fi import hetu as stdnum_hetu
 from app.keys import DATA_KEY, INDEX_KEY, check_value
 
 HETU_SHAPE = re.compile(r"^\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]$")
+
+# Anything shaped like an identity code with a possible date of birth, wherever it stands in a
+# text — after folding full-width and other compatibility forms of digits and letters.
+_CODE_IN_TEXT = re.compile(
+    r"(?<![0-9A-Z])(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d\d\s?[-+A-FU-Y]\s?\d{3}[0-9A-Y](?![0-9A-Z])",
+    re.ASCII,
+)
+
+
+def looks_like_identity_code(text: str) -> bool:
+    """Whether `text` holds something that is, or looks like, a personal identity code."""
+    return bool(_CODE_IN_TEXT.search(unicodedata.normalize("NFKC", text).upper()))
 
 
 @dataclass(frozen=True)

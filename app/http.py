@@ -1,0 +1,152 @@
+"""The edge of the service: one pure ASGI middleware around every request.
+
+In one layer (each extra layer costs every request, /healthz included):
+
+- the request id: the gateway's `X-Request-ID` if it is a plain token, else a new one; echoed
+  on the response and written in the log line;
+- headers for the gateway and browsers: responses carry client data, so `Cache-Control:
+  no-store` and `X-Content-Type-Options: nosniff` go on every one;
+- the body-size limit, counted on the streamed bytes (a chunked upload has no Content-Length,
+  and FastAPI reads a whole body before validating it);
+- metrics and the one log line per request, by route template — never the raw path, which a
+  mistaken integrator could fill with an identity code;
+- the last resort: an unexpected error is a 500 problem, logged by type and stack only —
+  never its message, which may quote a statement's parameters.
+"""
+
+import json
+import logging
+import re
+import time
+import traceback
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.clients.identity import looks_like_identity_code
+from app.errors import PROBLEM_JSON, PayloadTooLarge, problem_body
+from app.logs import ACCESS
+from app.metrics import Metrics
+
+log = logging.getLogger("segmentti")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+EDGE_HEADERS = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+
+
+def request_id(headers: list[tuple[bytes, bytes]]) -> str:
+    given = next((value for name, value in headers if name == b"x-request-id"), None)
+    if given is not None:
+        text = given.decode("latin-1")
+        if _REQUEST_ID.match(text) and not looks_like_identity_code(text):
+            return text
+    return uuid.uuid4().hex
+
+
+class Edge:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = scope.get("headers", [])
+        rid = request_id(headers)
+        scope.setdefault("state", {})["request_id"] = rid
+        extra = [*EDGE_HEADERS, (b"x-request-id", rid.encode())]
+        limit = self.max_body_bytes
+        status = 500
+        response_started = too_large = False
+        received = 0
+
+        async def refuse() -> None:
+            nonlocal status, response_started
+            status, response_started = 413, True
+            detail = f"The body must be at most {limit} bytes."
+            await _problem(send, 413, PayloadTooLarge.slug, PayloadTooLarge.title, detail, extra)
+
+        async def counting_receive() -> Message:
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Read no further; whatever the app answers is replaced by the 413.
+                    too_large = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def edge_send(message: Message) -> None:
+            nonlocal status, response_started
+            if too_large:
+                if not response_started:
+                    await refuse()
+                return
+            if message["type"] == "http.response.start":
+                status, response_started = message["status"], True
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        try:
+            declared = dict(headers).get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                await refuse()
+                return
+            await self.app(scope, counting_receive, edge_send)
+        except Exception as exc:
+            if too_large:
+                if not response_started:
+                    await refuse()
+                return
+            log.error(
+                "unexpected error %s (request %s)\n%s",
+                type(exc).__name__,
+                rid,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            if not response_started:
+                status = 500
+                detail = "The service failed; nothing was written."
+                await _problem(send, 500, "internal-error", "Internal server error", detail, extra)
+        finally:
+            self._record(scope, status, time.perf_counter() - started, rid)
+
+    def _record(self, scope: Scope, status: int, elapsed: float, rid: str) -> None:
+        template = getattr(scope.get("route"), "path", "unmatched")
+        method = scope["method"]
+        self.metrics.requests.labels(method, template, str(status)).inc()
+        self.metrics.duration.labels(method, template).observe(elapsed)
+        client = scope.get("client")
+        ACCESS.info(
+            "%s %s %s %.1fms request_id=%s client=%s",
+            method,
+            template,
+            status,
+            elapsed * 1000,
+            rid,
+            client[0] if client else "-",
+        )
+
+
+async def _problem(
+    send: Send, status: int, slug: str, title: str, detail: str, extra: list[tuple[bytes, bytes]]
+) -> None:
+    payload = json.dumps(problem_body(status, slug, title, detail)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(payload)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
