@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     dev_secrets_file: Path = Path(".segmentti-dev-secrets.json")
     tenants_file: Path = PACKAGE_DIR / "tenants.toml"
     models_dir: Path | None = None
+    # The Alembic scripts, when the package is installed apart from them (the container).
+    migrations_dir: Path | None = None
     max_body_bytes: int = 1_048_576
     # `segmentti serve`: where to listen, how many worker processes, whose X-Forwarded-For to
     # believe (comma-separated addresses or networks of the gateways, `*` for any), and how

@@ -81,7 +81,7 @@ def load_runtime(settings: Settings, database: Database | None = None) -> Runtim
             check_value(key): idempotency.fingerprint_secret(key) for key in keys.index_keys
         },
         database=database,
-        head_revision=head_revision(),
+        head_revision=head_revision(settings.migrations_dir),
     )
 
 

@@ -9,12 +9,19 @@ from alembic.script import ScriptDirectory
 from app.config import PACKAGE_DIR
 from app.db import Database
 
-MIGRATIONS_DIR = PACKAGE_DIR.parent / "migrations"
+
+def migrations_dir(configured: Path | None = None) -> Path:
+    """Where the Alembic scripts are: configured (the container sets it), beside the package
+    in a source checkout, or in the working directory next to alembic.ini."""
+    if configured is not None:
+        return configured
+    beside = PACKAGE_DIR.parent / "migrations"
+    return beside if beside.is_dir() else Path.cwd() / "migrations"
 
 
-def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
+def head_revision(directory: Path | None = None) -> str:
     config = Config()
-    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("script_location", str(migrations_dir(directory)))
     head = ScriptDirectory.from_config(config).get_current_head()
     assert head is not None
     return head
