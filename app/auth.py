@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings
 from app.errors import Forbidden, Unauthenticated
+from app.schemas import text_problem
 from app.tenants import Tenant
 
 SCOPES = (
@@ -94,8 +95,11 @@ def authenticate(
         raise Unauthenticated("Send `Authorization: Bearer <token>`.")
     claims = verifier.verify(token.strip())
     sub, org, scope = claims.get("sub"), claims.get("org"), claims.get("scope", "")
-    if not isinstance(sub, str) or not sub or len(sub) > 255:
-        raise Unauthenticated("The token's `sub` claim must be a non-empty string.")
+    if not isinstance(sub, str) or not sub or len(sub) > 255 or text_problem(sub):
+        raise Unauthenticated(
+            "The token's `sub` claim must be a non-empty string of at most 255 characters, "
+            "without control characters, and not a personal identity code."
+        )
     if not isinstance(org, str) or not org:
         raise Unauthenticated("The token has no `org` claim naming the tenant.")
     if not isinstance(scope, str):
@@ -103,7 +107,8 @@ def authenticate(
     tenant = tenants.get(org)
     if tenant is None:
         raise Forbidden("The token's organisation is not a configured tenant of this service.")
-    return Principal(sub=sub, tenant=tenant, scopes=frozenset(scope.split()))
+    # RFC 6749: scopes are separated by a space, and only by a space.
+    return Principal(sub=sub, tenant=tenant, scopes=frozenset(scope.split(" ")) - {""})
 
 
 class ScopeDependency:

@@ -187,9 +187,14 @@ def _field_name(loc: Sequence[Any]) -> str:
 
 
 _SAFE_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+# Messages of pydantic's that would quote part of the input.
+_OWN_MESSAGES = {"uuid_parsing": "expected a UUID", "uuid_type": "expected a UUID"}
 
 
 def _message(error: dict[str, Any]) -> str:
+    own = _OWN_MESSAGES.get(str(error.get("type")))
+    if own:
+        return own
     message = str(error.get("msg", "invalid"))
     for prefix in _SAFE_MESSAGE_PREFIXES:
         message = message.removeprefix(prefix)

@@ -10,6 +10,7 @@ In one layer (each extra layer costs every request, /healthz included):
   and FastAPI reads a whole body before validating it);
 - metrics and the one log line per request, by route template — never the raw path, which a
   mistaken integrator could fill with an identity code;
+- `HEAD` wherever `GET` is served: the GET runs and only its body is held back;
 - the last resort: an unexpected error is a 500 problem, logged by type and stack only —
   never its message, which may quote a statement's parameters.
 """
@@ -23,8 +24,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.clients.identity import looks_like_identity_code
 from app.errors import PROBLEM_JSON, PayloadTooLarge, problem_body
+from app.identity_codes import looks_like_identity_code
 from app.logs import ACCESS
 from app.metrics import Metrics
 
@@ -54,6 +55,9 @@ class Edge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
         headers = scope.get("headers", [])
         rid = request_id(headers)
         scope.setdefault("state", {})["request_id"] = rid
@@ -91,6 +95,8 @@ class Edge:
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
                 message["headers"] = [*message.get("headers", []), *extra]
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -115,11 +121,11 @@ class Edge:
                 detail = "The service failed; nothing was written."
                 await _problem(send, 500, "internal-error", "Internal server error", detail, extra)
         finally:
-            self._record(scope, status, time.perf_counter() - started, rid)
+            method = "HEAD" if head else scope["method"]
+            self._record(scope, method, status, time.perf_counter() - started, rid)
 
-    def _record(self, scope: Scope, status: int, elapsed: float, rid: str) -> None:
+    def _record(self, scope: Scope, method: str, status: int, elapsed: float, rid: str) -> None:
         template = getattr(scope.get("route"), "path", "unmatched")
-        method = scope["method"]
         self.metrics.requests.labels(method, template, str(status)).inc()
         self.metrics.duration.labels(method, template).observe(elapsed)
         client = scope.get("client")

@@ -125,6 +125,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         separate_input_output_schemas=False,
+        # A redirect would repeat the path, and a path may hold what a caller mistyped.
+        redirect_slashes=False,
     )
     install_error_handlers(app)
     for router in ROUTERS:

@@ -3,7 +3,8 @@
 For each request, in this order and in one place:
 
 1. authenticate the bearer token and check the operation's scope — before the body or any
-   other header is looked at, so a caller without a valid token learns nothing else;
+   other header is looked at, so a caller without a valid token learns nothing else; then
+   the headers the access log would keep (`X-Purpose`) and the body's media type;
 2. replay the first response of a write retried with its `Idempotency-Key`, or claim the key;
 3. run the endpoint, whose services only run statements on the request's unit of work;
 4. remember the response under the key, then commit — the response is complete (serialised
@@ -16,6 +17,7 @@ For each request, in this order and in one place:
 import dataclasses
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -27,9 +29,19 @@ from fastapi.routing import APIRoute
 from app.audit import service as audit
 from app.auth import Principal, ScopeDependency, authenticate
 from app.db import Unit
-from app.errors import AccessAttempt, Forbidden, SegmenttiError, ServiceUnavailable, invalid
+from app.errors import (
+    AccessAttempt,
+    Forbidden,
+    MalformedBody,
+    SegmenttiError,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    invalid,
+)
 from app.idempotency import service as idempotency
+from app.identity_codes import looks_like_identity_code
 from app.runtime import Runtime, check_keys, is_unavailable, runtime_of
+from app.schemas import text_problem
 from app.strict_json import StrictJSONRequest
 
 log = logging.getLogger("segmentti")
@@ -38,7 +50,6 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 IDEMPOTENCY_HEADER = "idempotency-key"
-PURPOSE_HEADER = "x-purpose"
 
 
 def access_operation(name: str) -> Callable[[Endpoint], Endpoint]:
@@ -76,6 +87,31 @@ def _required_scope(dependant: Dependant) -> str | None:
         if found:
             return found
     return None
+
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;\s*charset=\"?utf-8\"?\s*)?$")
+
+
+def _is_json(content_type: str | None) -> bool:
+    return content_type is not None and bool(_JSON_TYPE.match(content_type.lower()))
+
+
+def _purpose(request: Request) -> tuple[str | None, str | None]:
+    """`X-Purpose` as the access log would keep it (UTF-8), and what is wrong with it."""
+    raw = next((v for k, v in request.scope["headers"] if k == b"x-purpose"), None)
+    if raw is None:
+        return None, None
+    try:
+        purpose = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "must be UTF-8 text"
+    if len(purpose) > 200:
+        return None, "must be at most 200 characters"
+    problem = text_problem(purpose)
+    if problem:
+        return None, problem
+    return purpose, None
 
 
 def _client_in_path(request: Request) -> uuid.UUID | None:
@@ -134,14 +170,12 @@ class _Request:
                 await unit.close()
 
     def _admit(self) -> None:
-        """Authenticate, then check the scope; the purpose goes with the principal."""
+        """Authenticate, check the scope, then the headers the access log would store."""
         headers = self.request.headers
         principal = authenticate(
             headers.get("authorization"), self.runtime.verifier, self.runtime.tenants
         )
-        purpose = headers.get(PURPOSE_HEADER)
-        if purpose is not None and len(purpose) > 200:
-            raise invalid("X-Purpose", "must be at most 200 characters")
+        purpose, purpose_problem = _purpose(self.request)
         principal = dataclasses.replace(principal, purpose=purpose, operation=self.route.operation)
         self.request.state.principal = self.principal = principal
         scope = self.route.required_scope
@@ -151,15 +185,27 @@ class _Request:
                 f"This operation needs the scope `{scope}`.",
                 attempt=AccessAttempt(client_id, "forbidden") if client_id else None,
             )
+        if purpose_problem:
+            raise invalid("X-Purpose", purpose_problem)
+        if self.route.body_field is not None and not _is_json(headers.get("content-type")):
+            raise UnsupportedMediaType(
+                "Send the body as JSON, with `Content-Type: application/json`."
+            )
 
     async def _replay_or_handle(self) -> Response:
         key = self.request.headers.get(IDEMPOTENCY_HEADER)
         if key is None or self.request.method != "POST":
             return await self.handler(self.request)
-        if not 1 <= len(key) <= 255:
-            raise invalid("Idempotency-Key", "must be 1 to 255 characters")
+        if not _IDEMPOTENCY_KEY.match(key) or looks_like_identity_code(key):
+            raise invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 printable ASCII characters, and not an identity code",
+            )
         assert self.principal is not None
-        body = await self.request.json()
+        try:
+            body = await self.request.json()
+        except json.JSONDecodeError as exc:
+            raise MalformedBody(f"The body is not valid JSON: {exc.msg}.") from None
         secrets = self.runtime.fingerprint_secrets
         writing = secrets[self.runtime.protector.index_check]
         prints = [

@@ -1,14 +1,47 @@
-"""Schema pieces every domain's API shares."""
+"""Schema pieces every domain's API shares: strict request bodies, moments, free text.
 
+Requests are validated strictly: a boolean is a JSON boolean, a number is not a string, an
+enumerated value is exact, and a moment is an RFC 3339 date-time with an offset — nothing is
+coerced. Any text a request would store is refused if it holds a personal identity code (that
+belongs in `client.hetu`, encrypted), a control character or a bidirectional override.
+"""
+
+import json
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+
+from app.identity_codes import looks_like_identity_code
 
 EARLIEST_YEAR = 1900
+_RFC3339 = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+# C0 and C1 controls but tab and line breaks, and the bidirectional embeddings, overrides and
+# isolates that can make stored text read differently from what it says.
+_HIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+DETAILS_MAX_DEPTH = 8
+DETAILS_MAX_BYTES = 16_384
+
+
+def _moment(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError(
+            "expected an RFC 3339 date-time with an offset, e.g. 2026-11-20T10:00:00+02:00"
+        )
+    try:
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not a date-time that exists") from None
 
 
 def _plausible(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("expected an offset, e.g. +02:00 or Z")
     # Far-off years overflow when converted between time zones; none is a real decision date.
     if value.year < EARLIEST_YEAR:
         raise ValueError(f"must be in {EARLIEST_YEAR} or later")
@@ -16,7 +49,68 @@ def _plausible(value: datetime) -> datetime:
 
 
 # A moment in time as requests give it: RFC 3339 with an offset, from 1900 on.
-Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Moment = Annotated[datetime, BeforeValidator(_moment), AfterValidator(_plausible)]
+
+
+def text_problem(value: str) -> str | None:
+    if _HIDDEN.search(value):
+        return "must not contain control characters or bidirectional overrides"
+    if looks_like_identity_code(value):
+        return "must not contain a personal identity code; identify the client in `client`"
+    return None
+
+
+def _free_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Text a request stores: checked for identity codes and hidden characters.
+FreeText = Annotated[str, AfterValidator(_free_text)]
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _texts(value: Any) -> list[str]:
+    found, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _bounded_document(value: dict[str, Any]) -> dict[str, Any]:
+    if _depth(value) > DETAILS_MAX_DEPTH:
+        raise ValueError(f"must be at most {DETAILS_MAX_DEPTH} levels deep")
+    if len(json.dumps(value, ensure_ascii=False).encode()) > DETAILS_MAX_BYTES:
+        raise ValueError(f"must be at most {DETAILS_MAX_BYTES} bytes as JSON")
+    for text in _texts(value):
+        problem = text_problem(text)
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+# A free-form object a request stores (`details`): bounded, and checked like free text.
+FreeDocument = Annotated[dict[str, Any], AfterValidator(_bounded_document)]
 
 
 def no_blank(value: str | None) -> str | None:
@@ -26,10 +120,10 @@ def no_blank(value: str | None) -> str | None:
 
 
 class RequestBody(BaseModel):
-    """Base of every request body: unknown fields are refused, and values are never echoed in
-    validation errors (they may be identity codes)."""
+    """Base of every request body: strict types, unknown fields refused, and values never
+    echoed in validation errors (they may be identity codes)."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, strict=True)
 
 
 class LocalizedText(BaseModel):

@@ -1,43 +1,86 @@
-"""Request bodies are parsed as strict JSON before any validation.
+"""Request bodies are I-JSON (RFC 7493), checked before any validation.
 
-Python's parser accepts `NaN` and `Infinity`, which are not JSON (RFC 8259) and which
-PostgreSQL's jsonb refuses, and any string may carry NUL, which PostgreSQL's text refuses.
-Both would reach the database as a 500 on one backend and be stored on the other; here they
-are a 400 before anything runs, on both.
+Python's parser accepts what I-JSON does not, and each of those would reach the database as a
+500 on one backend and be stored on the other, or mean different things to different
+readers: `NaN` and `Infinity`; numbers beyond a double (`1e400` becomes infinity; integers
+beyond 2^53 lose precision elsewhere); a member name given twice (which one counts?); lone
+surrogates and NUL, which PostgreSQL's text refuses; and nesting deep enough to exhaust a
+stack. Each is a 400 here, before anything runs, with a message that quotes nothing.
 """
 
 import json
+import re
 from typing import Any
 
 from fastapi import Request
 
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
-def _find_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_find_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_find_nul(k) or _find_nul(v) for k, v in value.items())
-    return False
+MAX_DEPTH = 32
+SAFE_INTEGER = 2**53 - 1
+_UNSAFE_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 
-def strict_loads(body: bytes) -> Any:
-    """Parse JSON, raising JSONDecodeError (with a message that quotes nothing) on NaN,
-    Infinity or a NUL character."""
-    text = body.decode("utf-8", errors="strict") if isinstance(body, bytes) else body
+class NotIJSON(json.JSONDecodeError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, "", 0)
+
+
+def _constant(_name: str) -> Any:
+    raise NotIJSON("NaN and Infinity are not JSON numbers")
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > 16 or abs(value := int(text)) > SAFE_INTEGER:
+        raise NotIJSON("integers must be within ±(2^53 − 1)")
+    return value
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise NotIJSON("numbers must be within the range of a double")
+    return value
+
+
+def _members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise NotIJSON("a member name appears twice in one object")
+    return members
+
+
+def _check(value: Any) -> None:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise NotIJSON(f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(item, str):
+            if _UNSAFE_TEXT.search(item):
+                raise NotIJSON("text must not contain NUL (\\u0000) or unpaired surrogates")
+        elif isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def strict_loads(body: bytes | str) -> Any:
+    """Parse I-JSON, raising JSONDecodeError (with a message that quotes nothing)."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
-        if isinstance(exc, json.JSONDecodeError):
-            raise
-        raise json.JSONDecodeError("NaN and Infinity are not JSON numbers", "", 0) from exc
-    if _find_nul(value):
-        raise json.JSONDecodeError("text must not contain NUL (\\u0000) characters", "", 0)
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise NotIJSON("the body must be UTF-8") from None
+    try:
+        value = json.loads(
+            text,
+            parse_constant=_constant,
+            parse_int=_integer,
+            parse_float=_number,
+            object_pairs_hook=_members,
+        )
+    except RecursionError:
+        raise NotIJSON(f"nested more than {MAX_DEPTH} levels deep") from None
+    _check(value)
     return value
 
 

@@ -2,8 +2,10 @@
 
 import pytest
 
-from app.clients.identity import IdentityProtector, hetu_problem
+from app.clients.identity import IdentityProtector
 from app.clients.schemas import ClientIdentity
+from app.identity_codes import normalise
+from app.identity_codes import problem as hetu_problem
 from tests.conftest import DATA_KEY, INDEX_KEY
 from tests.helpers import hetu
 
@@ -24,8 +26,8 @@ def test_the_example_code_from_the_contract_is_valid() -> None:
         ("310252-308T", "date of birth does not exist"),
         ("131052-001T", "individual number"),
         ("131052G308T", "century sign"),
-        ("131052-308t", "upper case"),
-        (" 131052-308T", "upper case"),
+        ("131052_308T", "century sign"),
+        ("131052-3O8T", "DDMMYYCNNNT"),
         ("1310523-308T", "DDMMYYCNNNT"),
     ],
 )
@@ -64,3 +66,23 @@ def test_identity_codes_are_encrypted_at_rest_and_round_trip() -> None:
     token = protector.encrypt("131052-308T")
     assert "131052" not in token
     assert protector.decrypt(token) == "131052-308T"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "131052-308t",
+        " 131052-308T ",
+        "１３１０５２-３０８Ｔ",
+        "131052\u2010308T",
+        "131052\u2212308T",
+    ],
+    ids=["lower case", "spaces", "full-width", "hyphen", "minus sign"],
+)
+def test_the_ways_a_code_gets_typed_fold_to_the_code(typed: str) -> None:
+    assert normalise(typed) == "131052-308T"
+    assert hetu_problem(normalise(typed)) is None
+
+
+def test_the_century_sign_is_never_folded() -> None:
+    assert normalise("010101a123n") == "010101A123N" != normalise("010101-123N")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from app.catalog.schemas import ClassifyRequest, GroupRef, Implication, SegmentRef
 from app.clients.schemas import ClientIdentity
 from app.consents.schemas import ConsentState
-from app.schemas import RequestBody, no_blank
+from app.schemas import FreeText, RequestBody, no_blank
 
 Status = Literal["active", "retracted"]
 
@@ -50,7 +50,7 @@ class AssessmentView(BaseModel):
 
 
 class RetractionRequest(RequestBody):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
 
     _reason = field_validator("reason")(no_blank)
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from app.consents.schemas import ConsentInput
-from app.schemas import LocalizedText, Moment, RequestBody, no_blank
+from app.schemas import FreeDocument, FreeText, LocalizedText, Moment, RequestBody, no_blank
 
 
 class SegmentRef(BaseModel):
@@ -113,13 +113,15 @@ class ClassifyRequest(RequestBody):
         description="Pin a version; by default the version in force at `effective_at`.",
     )
     answers: dict[str, Any] = Field(description="The model's answers; see GET /v1/models/{id}.")
-    details: dict[str, Any] = Field(
-        default_factory=dict, description="Other structured detail, stored as given."
+    details: FreeDocument = Field(
+        default_factory=dict,
+        description="Other structured detail, stored as given: at most 8 levels deep and "
+        "16 KiB, and no personal identity code anywhere in it.",
     )
     decided_segment: StrictInt | None = Field(
         default=None, description="The professional's decision; the suggestion when omitted."
     )
-    override_reason: str | None = Field(default=None, max_length=2000)
+    override_reason: FreeText | None = Field(default=None, max_length=2000)
     consent: ConsentInput | None = None
     effective_at: Moment | None = Field(
         default=None,

@@ -1,37 +1,14 @@
-"""Identity codes: validation, encryption at rest and the blind index used to find a client.
-
-The identity code is kept exactly as given: the century signs of the 2023 reform make
-`010101-123N` and `010101Y123N` two different people, so nothing here normalises the sign.
-Temporary codes (individual number 900–999) are refused: they are not stable identifiers of a
-person, so a segment timeline must not hang on one — such clients use `external_id`.
-"""
+"""A client's identity as requests name it, and how it is protected at rest: encryption of the
+identity code and the tenant-scoped blind index used to find a client."""
 
 import hashlib
 import hmac
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat
-from stdnum.fi import hetu as stdnum_hetu
 
 from app.keys import DATA_KEY, INDEX_KEY, check_value
-
-HETU_SHAPE = re.compile(r"^\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]$")
-
-# Anything shaped like an identity code with a possible date of birth, wherever it stands in a
-# text — after folding full-width and other compatibility forms of digits and letters.
-_CODE_IN_TEXT = re.compile(
-    r"(?<![0-9A-Z])(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d\d\s?[-+A-FU-Y]\s?\d{3}[0-9A-Y](?![0-9A-Z])",
-    re.ASCII,
-)
-
-
-def looks_like_identity_code(text: str) -> bool:
-    """Whether `text` holds something that is, or looks like, a personal identity code."""
-    return bool(_CODE_IN_TEXT.search(unicodedata.normalize("NFKC", text).upper()))
 
 
 @dataclass(frozen=True)
@@ -50,32 +27,6 @@ class Identity:
         if self.hetu is not None:
             return f"hetu\x1f{self.hetu}"
         return f"external\x1f{self.external_system}\x1f{self.external_value}"
-
-
-def hetu_problem(value: str) -> str | None:
-    """What is wrong with an identity code, in words that never repeat the code."""
-    if not HETU_SHAPE.match(value):
-        return (
-            "expected a personal identity code DDMMYYCNNNT in upper case without spaces, "
-            "with a century sign of + - A B C D E F U V W X Y"
-        )
-    try:
-        stdnum_hetu.validate(value)
-    except InvalidChecksum:
-        return "the identity code's check character does not match"
-    except InvalidComponent:
-        individual = int(value[7:10])
-        if individual >= 900:
-            return (
-                "temporary identity codes (individual number 900–999) are not accepted; "
-                "identify the client with `external_id`"
-            )
-        if individual < 2:
-            return "the identity code's individual number must be 002–899"
-        return "the identity code's date of birth does not exist"
-    except InvalidFormat:
-        return "expected a personal identity code DDMMYYCNNNT"
-    return None
 
 
 class IdentityProtector:
