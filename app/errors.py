@@ -303,4 +303,4 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # What every authenticated operation can answer, besides its own.
 AUTHENTICATED = (401, 403, 422, 503)
-WITH_BODY = (400, 401, 403, 413, 422, 503)
+WITH_BODY = (400, 401, 403, 413, 415, 422, 503)

@@ -37,11 +37,27 @@ router = APIRouter(
 WRITE = problem_responses(*WITH_BODY)
 
 
+CLIENT_LINKS = {
+    name: {"operationId": name, "parameters": {"client_id": "$response.body#/client_id"}}
+    for name in (
+        "get_segment",
+        "get_segment_history",
+        "list_consents",
+        "record_consent",
+        "get_access_log",
+    )
+}
+ASSESSMENT_LINKS = {
+    name: {"operationId": name, "parameters": {"assessment_id": "$response.body#/assessment_id"}}
+    for name in ("get_assessment", "retract_assessment")
+}
+
+
 @router.post(
     "/assessments",
     status_code=201,
     response_model=AssessmentView,
-    responses=WRITE,
+    responses={**WRITE, 201: {"links": {**CLIENT_LINKS, **ASSESSMENT_LINKS}}},
     dependencies=[Idempotent],
 )
 @access_operation("submit_assessment")

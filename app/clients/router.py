@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from app.assessments.router import CLIENT_LINKS
 from app.clients import service
 from app.clients.schemas import ClientIdentity, ClientRef
 from app.deps import Protector, ReadUnit, SegmentsReader
@@ -16,7 +17,7 @@ router = APIRouter(
 )
 
 
-@router.post("/lookup", response_model=ClientRef)
+@router.post("/lookup", response_model=ClientRef, responses={200: {"links": CLIENT_LINKS}})
 async def lookup_client(
     body: ClientIdentity, principal: SegmentsReader, unit: ReadUnit, protector: Protector
 ) -> ClientRef:
