@@ -1,7 +1,9 @@
-"""Tenants (wellbeing services counties): default model, allowed models, wording overrides.
+"""Tenants (wellbeing services counties): models, wording and local policy.
 
-Configured in a TOML file (`SEGMENTTI_TENANTS_FILE`, default the shipped `app/tenants.toml`) and
-checked against the loaded models at start, like the model files themselves.
+Configured in a TOML file (`SEGMENTTI_TENANTS_FILE`, default the shipped `app/tenants.toml`,
+docs/tenants.md) and checked against the loaded models at start, like the model files
+themselves. What a county decides for itself rather than what its material says — wording
+of its own, re-assessment intervals, a register numbering — lives here, not in the models.
 """
 
 import re
@@ -12,11 +14,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from app.segmentation.catalog import ModelFileError
-from app.segmentation.overrides import apply_overrides
+from app.segmentation.catalog import LANGUAGES, ModelFileError, ModelVersion, Text
+from app.segmentation.overrides import apply_overrides, apply_reassessment, apply_register
 from app.segmentation.registry import ModelRegistry
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TENANT_KEYS = {"default_model", "models", "overrides", "reassess_after_days", "register_codes"}
 
 
 class TenantsFileError(ModelFileError):
@@ -28,25 +31,68 @@ class Tenant:
     id: str
     default_model: str
     models: tuple[str, ...]
-    # model id → overrides of that model's texts; see docs/tenants.md
-    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # every model, the tenant's own with its wording laid over them
+    # every model, with the tenant's wording and policies laid over them
     registry: ModelRegistry = field(default_factory=lambda: ModelRegistry({}))
 
 
-def _tenant_registry(
-    registry: ModelRegistry, models: list[str], overrides: Mapping[str, Any], where: str
-) -> ModelRegistry:
+def _per_version(
+    registry: ModelRegistry, table: Mapping[str, Any], model_id: str, where: str
+) -> tuple[str, ...]:
+    """The versions a per-model table applies to: named, so that it never carries silently
+    into a revised model."""
+    versions = table.get("versions")
+    if not isinstance(versions, list) or not versions:
+        raise ModelFileError(f"{where}.versions: name the version(s) this applies to")
+    known = {v.version for v in registry.get_versions(model_id)}
+    unknown = sorted(set(versions) - known)
+    if unknown:
+        raise ModelFileError(f"{where}.versions: {model_id} has no version {', '.join(unknown)}")
+    return tuple(versions)
+
+
+def _text(raw: Any, where: str) -> Text:
+    if not isinstance(raw, dict) or set(raw) != set(LANGUAGES):
+        raise ModelFileError(f"{where}: expected a table of fi, sv, en texts")
+    return MappingProxyType({lang: str(raw[lang]) for lang in LANGUAGES})
+
+
+def _tenant_version(
+    registry: ModelRegistry, conf: Mapping[str, Any], version: ModelVersion, where: str
+) -> ModelVersion:
+    model_id = version.id
+    overrides = conf.get("overrides", {}).get(model_id)
+    if overrides is not None:
+        here = f"{where}.overrides.{model_id}"
+        if version.version in _per_version(registry, overrides, model_id, here):
+            texts = {k: v for k, v in overrides.items() if k != "versions"}
+            version = apply_overrides(version, texts, here)
+    intervals = conf.get("reassess_after_days", {}).get(model_id)
+    if intervals is not None:
+        version = apply_reassessment(version, intervals, f"{where}.reassess_after_days.{model_id}")
+    register = conf.get("register_codes", {}).get(model_id)
+    if register is not None:
+        here = f"{where}.register_codes.{model_id}"
+        if version.version in _per_version(registry, register, model_id, here):
+            codes = {k: v for k, v in register.items() if k not in ("versions", "note")}
+            version = apply_register(
+                version, codes, _text(register.get("note"), f"{here}.note"), here
+            )
+    return version
+
+
+def _tenant_registry(registry: ModelRegistry, conf: Mapping[str, Any], where: str) -> ModelRegistry:
+    for key in ("overrides", "reassess_after_days", "register_codes"):
+        table = conf.get(key, {})
+        if not isinstance(table, dict) or any(m not in conf["models"] for m in table):
+            raise ModelFileError(f"{where}.{key}: keys must be models the tenant uses")
     return ModelRegistry(
         {
-            model_id: tuple(
-                apply_overrides(version, overrides[model_id], f"{where}.overrides.{model_id}")
-                if model_id in overrides
-                else version
-                for version in registry.get_versions(model_id)
-            )
             # Every model stays readable: an assessment stored under a model the tenant no
             # longer offers must still be shown; `models` limits only what new ones may use.
+            model_id: tuple(
+                _tenant_version(registry, conf, version, where)
+                for version in registry.get_versions(model_id)
+            )
             for model_id in registry.ids()
         }
     )
@@ -71,7 +117,7 @@ def load_tenants(path: Path, registry: ModelRegistry) -> dict[str, Tenant]:
             raise fail(where, "a tenant id uses lower-case letters, digits and - only")
         if not isinstance(conf, dict):
             raise fail(where, "expected a table")
-        unknown = sorted(set(conf) - {"default_model", "models", "overrides"})
+        unknown = sorted(set(conf) - TENANT_KEYS)
         if unknown:
             raise fail(where, f"unknown keys {', '.join(unknown)}")
         models = conf.get("models")
@@ -87,18 +133,11 @@ def load_tenants(path: Path, registry: ModelRegistry) -> dict[str, Tenant]:
         default = conf.get("default_model")
         if not isinstance(default, str) or default not in models:
             raise fail(f"{where}.default_model", "must be one of the tenant's models")
-        overrides = conf.get("overrides", {})
-        if not isinstance(overrides, dict) or any(m not in models for m in overrides):
-            raise fail(f"{where}.overrides", "keys must be models the tenant uses")
         try:
-            own_registry = _tenant_registry(registry, models, overrides, where)
+            own_registry = _tenant_registry(registry, conf, where)
         except ModelFileError as exc:
             raise TenantsFileError(f"{path}: {exc}") from exc
         tenants[tenant_id] = Tenant(
-            id=tenant_id,
-            default_model=default,
-            models=tuple(models),
-            overrides=MappingProxyType(overrides),
-            registry=own_registry,
+            id=tenant_id, default_model=default, models=tuple(models), registry=own_registry
         )
     return tenants

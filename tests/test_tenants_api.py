@@ -16,6 +16,9 @@ HELSINKI_WORDING = """
 default_model = "helsinki-2023"
 models = ["helsinki-2023"]
 
+[tenants.helsinki.overrides."helsinki-2023"]
+versions = ["2023.1"]
+
 [tenants.helsinki.overrides."helsinki-2023".segments.care]
 description = { fi = "Helsingin virallinen kuvaus huolenpitoasiakkuudesta." }
 

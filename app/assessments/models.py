@@ -44,6 +44,8 @@ class Assessment(SQLModel, table=True):
     recorded_at: datetime = Column(sa_type=UTCDateTime)
     recorded_by: str = Column(max_length=255)
     source: str = Column(default="assessment", max_length=16)
+    # Whether the segment was assessed together with the client; None when not recorded.
+    discussed_with_client: bool | None = None
 
 
 class Retraction(SQLModel, table=True):

@@ -16,6 +16,11 @@ Status = Literal["active", "retracted"]
 
 class AssessmentRequest(ClassifyRequest):
     client: ClientIdentity
+    discussed_with_client: bool | None = Field(
+        default=None,
+        description="Whether the segment was assessed together with the client, who sets the "
+        "goals (Helsinki's material); null when not recorded.",
+    )
 
 
 class RetractionInfo(BaseModel):
@@ -43,6 +48,7 @@ class AssessmentView(BaseModel):
     effective_at: datetime
     recorded_at: datetime
     recorded_by: str
+    discussed_with_client: bool | None
     consent: ConsentState
     status: Status
     source: Literal["assessment", "import"]
@@ -73,7 +79,10 @@ class SegmentInForce(SegmentRef):
     implications: list[Implication]
     description: str
     promise: str | None
-    reassess_by: datetime = Field(description="When the segment should be looked at again.")
+    reassess_by: datetime | None = Field(
+        description="When the segment should be looked at again, by the tenant's local policy; "
+        "null where it sets no interval (the need is assessed as the situation changes)."
+    )
     reassessment_due: bool = Field(description="`reassess_by` has passed (at `at`, or now).")
     consent: ConsentState
     health_register: RegisterStatus
@@ -91,6 +100,7 @@ class TimelineItem(BaseModel):
     recorded_at: datetime
     recorded_by: str
     reason: str | None
+    discussed_with_client: bool | None
     status: Status
     retraction: RetractionInfo | None
     source: Literal["assessment", "import"]

@@ -109,6 +109,7 @@ async def submit(
         recorded_at=now,
         recorded_by=principal.sub,
         source="assessment",
+        discussed_with_client=body.discussed_with_client,
     )
     await unit.execute(sa.insert(assessment).values(row.model_dump()))
     if body.consent is not None:

@@ -56,6 +56,7 @@ def assessment(registry: ModelRegistry, record: AssessmentRecord, lang: str) -> 
         effective_at=row.effective_at,
         recorded_at=row.recorded_at,
         recorded_by=row.recorded_by,
+        discussed_with_client=row.discussed_with_client,
         consent=record.consent,
         status="active" if record.retraction is None else "retracted",
         source=row.source,
@@ -70,7 +71,8 @@ def segment_in_force(
     model = _model(registry, row)
     segment = model.segment_by_code(row.decided_code)
     assert segment is not None
-    reassess_by = row.effective_at + timedelta(days=segment.reassess_after_days)
+    days = segment.reassess_after_days
+    reassess_by = row.effective_at + timedelta(days=days) if days is not None else None
     consent = record.consent_now
     return SegmentInForce(
         **segment_ref(model, segment.code, lang).model_dump(),
@@ -85,7 +87,7 @@ def segment_in_force(
         description=segment.description[lang],
         promise=segment.promise[lang] if segment.promise else None,
         reassess_by=reassess_by,
-        reassessment_due=reassess_by <= at,
+        reassessment_due=reassess_by is not None and reassess_by <= at,
         consent=consent,
         health_register=RegisterStatus(
             recordable=model.register is not None and consent.health_register is True,
@@ -116,6 +118,7 @@ def timeline(registry: ModelRegistry, history: History, lang: str) -> Timeline:
                 recorded_at=row.recorded_at,
                 recorded_by=row.recorded_by,
                 reason=row.override_reason,
+                discussed_with_client=row.discussed_with_client,
                 status="active" if entry.active else "retracted",
                 retraction=_retraction(entry.retraction),
                 source=row.source,

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from app.consents.schemas import ConsentInput
 from app.schemas import FreeDocument, FreeText, LocalizedText, Moment, RequestBody, no_blank
 
+Need = Literal["required", "usually", "if_needed", "not_needed"]
+
 
 class SegmentRef(BaseModel):
     code: int = Field(description="The segment's number in its model.")
@@ -76,7 +78,14 @@ class SegmentDescription(BaseModel):
     implications: list[ImplicationText]
     description: LocalizedText = Field(description="Addressed to the client.")
     promise: LocalizedText | None = Field(description="The service promise, where one is made.")
-    reassess_after_days: int
+    coordination: dict[str, Need] = Field(
+        description="What the segment requires of care coordination: `named_contact`, `team`, "
+        "`plan`, each `required`, `usually`, `if_needed` or `not_needed`."
+    )
+    reassess_after_days: int | None = Field(
+        description="The tenant's local policy for re-assessment (no seed gives an interval); "
+        "null: assessed again when the situation changes."
+    )
     placed_by: dict[str, str] = Field(
         description="Grid models: the answers that place a client in this segment."
     )
@@ -85,6 +94,10 @@ class SegmentDescription(BaseModel):
 class ModelVersionDescription(BaseModel):
     version: str
     valid_from: date
+    valid_until: date | None = Field(description="The last day in force, if the version ends.")
+    withdrawn_on: date | None = Field(
+        description="From this day no new assessment may use the version; stored ones keep it."
+    )
 
 
 class ModelDetail(BaseModel):
@@ -96,8 +109,18 @@ class ModelDetail(BaseModel):
     register_name: Literal["health"] | None = Field(alias="register")
     rule: str
     parameters: dict[str, int]
+    parameters_basis: Literal["seed", "local_policy"] | None = Field(
+        description="`local_policy`: the thresholds are a county's own decision, shipped as "
+        "illustrative defaults, not figures from the model's source material."
+    )
+    parameters_note: LocalizedText | None
+    register_note: LocalizedText | None = Field(
+        description="Where the register numbering comes from, when the tenant supplies it."
+    )
     version: str = Field(description="The version described here (the newest unless asked).")
     valid_from: date
+    valid_until: date | None
+    withdrawn_on: date | None
     versions: list[ModelVersionDescription]
     answers: list[AnswerDescription]
     segments: list[SegmentDescription]

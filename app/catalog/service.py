@@ -5,7 +5,7 @@ or writes the database, so `POST /v1/classify` and `POST /v1/assessments` share 
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from app.catalog.schemas import ClassifyRequest
@@ -44,27 +44,45 @@ def choose_version(
     model_id: str | None,
     version: str | None,
     effective_at: datetime,
+    *,
+    recorded_on: date | None = None,
 ) -> ModelVersion:
+    """The version an assessment taking effect at `effective_at` is made under: the pinned
+    one or the one in force then. A new assessment (`recorded_on` given) may not use a version
+    withdrawn by that day; an imported historical decision may."""
     model_id = model_id or tenant.default_model
     if model_id not in tenant.models or not registry.get_versions(model_id):
         raise invalid("model", "not a model this tenant uses; one of " + ", ".join(tenant.models))
+    day = effective_at.astimezone(FINLAND).date()
     if version is not None:
-        pinned = registry.version(model_id, version)
-        if pinned is None:
+        chosen = registry.version(model_id, version)
+        if chosen is None:
             known = ", ".join(v.version for v in registry.get_versions(model_id))
             raise invalid("model_version", f"not a version of {model_id}; one of {known}")
-        if pinned.valid_from > effective_at.astimezone(FINLAND).date():
-            raise invalid(
-                "model_version",
-                f"{model_id} {pinned.version} is in force only from "
-                f"{pinned.valid_from.isoformat()}, after effective_at",
+        if not chosen.in_force_on(day):
+            raise invalid("model_version", f"{model_id} {chosen.version} is {_validity(chosen)}")
+        field = "model_version"
+    else:
+        in_force = registry.in_force(model_id, day)
+        if in_force is None:
+            spans = "; ".join(
+                f"{v.version} {_validity(v)}" for v in registry.get_versions(model_id)
             )
-        return pinned
-    in_force = registry.in_force(model_id, effective_at.astimezone(FINLAND).date())
-    if in_force is None:
-        first = registry.get_versions(model_id)[0].valid_from
-        raise invalid("effective_at", f"{model_id} is in force only from {first.isoformat()}")
-    return in_force
+            raise invalid("effective_at", f"no version of {model_id} is in force then ({spans})")
+        chosen, field = in_force, "effective_at"
+    if recorded_on is not None and chosen.withdrawn_at(recorded_on):
+        assert chosen.withdrawn_on is not None
+        raise invalid(
+            field,
+            f"{model_id} {chosen.version} was withdrawn for new assessments on "
+            f"{chosen.withdrawn_on.isoformat()}",
+        )
+    return chosen
+
+
+def _validity(version: ModelVersion) -> str:
+    until = f" until {version.valid_until.isoformat()}" if version.valid_until else ""
+    return f"in force from {version.valid_from.isoformat()}{until}"
 
 
 def decide(
@@ -74,7 +92,14 @@ def decide(
     effective_at = body.effective_at or now
     if effective_at > now:
         raise invalid("effective_at", "must not be in the future")
-    model = choose_version(registry, tenant, body.model, body.model_version, effective_at)
+    model = choose_version(
+        registry,
+        tenant,
+        body.model,
+        body.model_version,
+        effective_at,
+        recorded_on=now.astimezone(FINLAND).date(),
+    )
     problems = validate_answers(model, body.answers)
     if problems:
         raise InvalidInput(

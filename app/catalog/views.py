@@ -103,6 +103,7 @@ def _segment(model: ModelVersion, segment: Segment) -> SegmentDescription:
         ],
         description=_text(segment.description),
         promise=_text(segment.promise) if segment.promise else None,
+        coordination=dict(segment.coordination),
         reassess_after_days=segment.reassess_after_days,
         placed_by=dict(segment.when),
     )
@@ -116,10 +117,20 @@ def model_detail(registry: ModelRegistry, tenant: Tenant, model: ModelVersion) -
         register_name=model.register,
         rule=model.rule,
         parameters=dict(model.parameters),
+        parameters_basis=model.parameters_basis,
+        parameters_note=_text(model.parameters_note) if model.parameters_note else None,
+        register_note=_text(model.register_note) if model.register_note else None,
         version=model.version,
         valid_from=model.valid_from,
+        valid_until=model.valid_until,
+        withdrawn_on=model.withdrawn_on,
         versions=[
-            ModelVersionDescription(version=v.version, valid_from=v.valid_from)
+            ModelVersionDescription(
+                version=v.version,
+                valid_from=v.valid_from,
+                valid_until=v.valid_until,
+                withdrawn_on=v.withdrawn_on,
+            )
             for v in registry.get_versions(model.id)
         ],
         answers=[_answer(a) for a in model.answers],

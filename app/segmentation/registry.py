@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from app.segmentation.catalog import ModelFileError, ModelVersion, load_model_file
+from app.segmentation.catalog import ModelFileError, ModelVersion
+from app.segmentation.loader import load_model_file
 
 BUILTIN_MODELS_DIR = Path(__file__).resolve().parent / "models"
 
@@ -24,8 +25,8 @@ class ModelRegistry:
         return next((m for m in self.get_versions(model_id) if m.version == version), None)
 
     def in_force(self, model_id: str, day: date) -> ModelVersion | None:
-        """The newest version whose `valid_from` is on or before `day`."""
-        candidates = [m for m in self.get_versions(model_id) if m.valid_from <= day]
+        """The newest version in force on `day` (from its `valid_from`, until its end)."""
+        candidates = [m for m in self.get_versions(model_id) if m.in_force_on(day)]
         return candidates[-1] if candidates else None
 
     def latest(self, model_id: str) -> ModelVersion | None:

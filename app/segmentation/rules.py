@@ -7,7 +7,7 @@ or a reworded catalog never changes a stored explanation.
 
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -223,6 +223,8 @@ def _classify_service_use(model: ModelVersion, answers: Mapping[str, Any]) -> Cl
     unplanned, previous = answers["unplanned_contacts"], answers["unplanned_contacts_previous"]
     planned, regular = answers["planned_contacts"], answers["regular_services"]
     steps = [_say("service_use_counts", unplanned=unplanned, previous=previous, planned=planned)]
+    if model.parameters_basis == "local_policy" and model.parameters_note is not None:
+        steps.append(_say("parameters_local_policy", note=model.parameters_note))
     if unplanned >= p["unplanned_heavy"]:
         code = 3
         steps.append(_say("service_use_heavy", threshold=p["unplanned_heavy"]))
@@ -256,6 +258,7 @@ def _classify_service_use(model: ModelVersion, answers: Mapping[str, Any]) -> Cl
     if factors and spec is not None:
         labels = _join([_lower(spec.value_labels[f]) for f in factors])
         steps.append(_say("risk_factors", count=len(factors), items=labels))
+        steps.append(_say("risk_factors_within"))
     if attention:
         steps.append(_say("risk_factors_attention", threshold=p["attention_risk_factors"]))
     return Classification(segment, tuple(steps), (), attention)
@@ -269,4 +272,10 @@ _RULES: Mapping[str, Callable[[ModelVersion, Mapping[str, Any]], Classification]
 
 def classify(model: ModelVersion, answers: Mapping[str, Any]) -> Classification:
     """Suggest a segment for answers already checked with `validate_answers`."""
-    return _RULES[model.rule](model, answers)
+    result = _RULES[model.rule](model, answers)
+    unusual = tuple(
+        c.message
+        for c in model.consistency
+        if all(answers.get(name) == value for name, value in c.when.items())
+    )
+    return replace(result, warnings=result.warnings + unusual) if unusual else result

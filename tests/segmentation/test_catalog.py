@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.segmentation.catalog import ModelFileError, load_model_file
+from app.segmentation.catalog import ModelFileError
+from app.segmentation.loader import load_model_file
 from app.segmentation.registry import BUILTIN_MODELS_DIR, load_registry
 from tests.conftest import make_settings
 from tests.helpers import HELSINKI_ASPECTS
