@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # The Alembic scripts, when the package is installed apart from them (the container).
     migrations_dir: Path | None = None
     max_body_bytes: int = 1_048_576
+    # An import's body (NDJSON, streamed, never held whole).
+    max_import_bytes: int = 1_073_741_824
     # `segmentti serve`: where to listen, how many worker processes, whose X-Forwarded-For to
     # believe (comma-separated addresses or networks of the gateways, `*` for any), and how
     # long SIGTERM waits for requests in flight before the process exits.

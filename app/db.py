@@ -64,6 +64,17 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 JSONDocument = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
 
+# SQLite's order of committed changes: one counter, bumped by each transaction that changes
+# what exports read (PostgreSQL uses its transaction ids instead; see `Unit.change_stamp`).
+change_counter = sa.Table(
+    "change_counter",
+    SQLModel.metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+# A PostgreSQL transaction's id as a number: values below `pg_snapshot_xmin(…)` are settled.
+PG_TRANSACTION_ID = sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger)
+
 # Execution option of a connection whose transactions only read (SQLite: no write lock at BEGIN).
 READ_ONLY = "segmentti_read_only"
 _READ_ONLY_OPTIONS = {READ_ONLY: True, "postgresql_readonly": True}
@@ -164,10 +175,30 @@ class Unit:
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
         self._deferred: list[tuple[sa.Table, dict[str, Any]]] = []
+        self._stamp: int | None = None
 
     @property
     def dialect(self) -> str:
         return self.database.dialect
+
+    async def change_stamp(self) -> sa.ColumnElement[int] | int:
+        """What rows this transaction writes for exports are stamped with (`change_tx`).
+
+        Stamps order changes by transaction, so that an export can read exactly what was
+        committed below a horizon no open transaction can still fill: PostgreSQL's transaction
+        id (read against `pg_snapshot_xmin`), or on SQLite — one writer at a time, committing in
+        order — a counter this transaction bumps.
+        """
+        if self.dialect == "postgresql":
+            return PG_TRANSACTION_ID
+        if self._stamp is None:
+            bump = (
+                sa.update(change_counter)
+                .values(value=change_counter.c.value + 1)
+                .returning(change_counter.c.value)
+            )
+            self._stamp = int((await self.execute(bump)).scalar_one())
+        return self._stamp
 
     async def connection(self) -> AsyncConnection:
         if self._transaction is None:
@@ -201,6 +232,7 @@ class Unit:
 
     async def _discard(self) -> None:
         self._transaction = None
+        self._stamp = None
         if self._connection is not None:
             connection, self._connection = self._connection, None
             await self.database.release(connection)
@@ -246,6 +278,7 @@ class Unit:
             await self.execute(sa.insert(table), rows)
 
     async def _finish(self, *, commit: bool) -> None:
+        self._stamp = None
         transaction, self._transaction = self._transaction, None
         if transaction is None or not transaction.is_active:
             return
@@ -253,6 +286,12 @@ class Unit:
             await transaction.commit()
         else:
             await transaction.rollback()
+
+
+async def insert_stamped(unit: Unit, table: sa.Table, row: SQLModel) -> None:
+    """Insert a row exports read, stamped with its transaction's place in the commit order."""
+    values = row.model_dump(exclude={"change_tx"})
+    await unit.execute(sa.insert(table).values({**values, "change_tx": await unit.change_stamp()}))
 
 
 class Database:

@@ -9,7 +9,7 @@ from app.clients.identity import IdentityProtector
 from app.db import Unit
 from app.language import language
 from app.routing import open_unit
-from app.runtime import runtime_of
+from app.runtime import Runtime, runtime_of
 from app.segmentation.registry import ModelRegistry
 
 
@@ -59,3 +59,12 @@ SegmentsReader = Annotated[Principal, Depends(require_scope("segments:read"))]
 ModelsReader = SegmentsReader
 ConsentsWriter = Annotated[Principal, Depends(require_scope("consents:write"))]
 AuditReader = Annotated[Principal, Depends(require_scope("audit:read"))]
+ExportsReader = Annotated[Principal, Depends(require_scope("exports:read"))]
+ImportsWriter = Annotated[Principal, Depends(require_scope("imports:write"))]
+
+
+def _runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]

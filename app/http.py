@@ -45,10 +45,19 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> str:
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        body_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        # Paths with a limit of their own (a bulk import).
+        self.body_limits = body_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +71,7 @@ class Edge:
         rid = request_id(headers)
         scope.setdefault("state", {})["request_id"] = rid
         extra = [*EDGE_HEADERS, (b"x-request-id", rid.encode())]
-        limit = self.max_body_bytes
+        limit = self.body_limits.get(scope["path"], self.max_body_bytes)
         status = 500
         response_started = too_large = False
         received = 0

@@ -14,6 +14,7 @@ where it does not belong is refused instead of being stored or logged in clear.
 
 import re
 import unicodedata
+from datetime import date
 
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat
 from stdnum.fi import hetu as stdnum_hetu
@@ -63,6 +64,14 @@ def problem(value: str) -> str | None:
     except InvalidFormat:
         return "expected a personal identity code DDMMYYCNNNT"
     return None
+
+
+_CENTURY = {"+": 1800, **dict.fromkeys("-UVWXY", 1900), **dict.fromkeys("ABCDEF", 2000)}
+
+
+def birth_date(code: str) -> date:
+    """The date of birth a valid, normalised identity code carries."""
+    return date(_CENTURY[code[6]] + int(code[4:6]), int(code[2:4]), int(code[0:2]))
 
 
 def looks_like_identity_code(text: str) -> bool:

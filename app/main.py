@@ -22,8 +22,13 @@ from app.config import Settings, get_settings
 from app.consents.router import router as consents_router
 from app.db import Database, create_engine
 from app.errors import Problem, install_error_handlers
+from app.exports import cursor
+from app.exports.router import router as exports_router
 from app.http import Edge
 from app.idempotency import service as idempotency
+from app.imports.router import IMPORT_PATH
+from app.imports.router import router as imports_router
+from app.imports.schemas import ImportLine
 from app.keys import check_value, resolve_keys
 from app.logs import configure_logging
 from app.metrics import Metrics
@@ -51,6 +56,8 @@ ROUTERS = (
     assessments_router,
     consents_router,
     audit_router,
+    exports_router,
+    imports_router,
 )
 
 
@@ -80,22 +87,25 @@ def load_runtime(settings: Settings, database: Database | None = None) -> Runtim
         fingerprint_secrets={
             check_value(key): idempotency.fingerprint_secret(key) for key in keys.index_keys
         },
+        cursor_keys=tuple(cursor.secret(key) for key in keys.index_keys),
         database=database,
         head_revision=head_revision(settings.migrations_dir),
     )
 
 
-def _document_problems(app: FastAPI) -> None:
-    """Add the Problem schema the operations' error responses refer to."""
+def _document_schemas(app: FastAPI) -> None:
+    """Add the schemas operations refer to that FastAPI does not see: the Problem of every
+    error response, and the line of an NDJSON import."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(problem.pop("$defs", {}))
-            schemas["Problem"] = problem
+            for model in (Problem, ImportLine):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
             document["components"]["schemas"] = dict(sorted(schemas.items()))
             app.openapi_schema = document
         return app.openapi_schema
@@ -131,10 +141,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    _document_problems(app)
+    _document_schemas(app)
     app.state.metrics = Metrics()
-    max_body = (settings or get_settings()).max_body_bytes
-    app.add_middleware(Edge, metrics=app.state.metrics, max_body_bytes=max_body)
+    limits = settings or get_settings()
+    app.add_middleware(
+        Edge,
+        metrics=app.state.metrics,
+        max_body_bytes=limits.max_body_bytes,
+        body_limits={IMPORT_PATH: limits.max_import_bytes},
+    )
     return app
 
 

@@ -63,6 +63,17 @@ def access_operation(name: str) -> Callable[[Endpoint], Endpoint]:
     return mark
 
 
+def raw_body(*media_types: str) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint that reads its body itself, as it arrives (a bulk import): the owner
+    checks only its media type, never parses or fingerprints it."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        endpoint.raw_body = media_types  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
 async def open_unit(request: Request, *, read_only: bool) -> Unit:
     """The request's unit of work, opened on first use; a write unit also serves reads.
 
@@ -126,6 +137,7 @@ class ServiceRoute(APIRoute):
         super().__init__(*args, **kwargs)
         self.required_scope = _required_scope(self.dependant)
         self.operation: str = getattr(self.endpoint, "access_operation", self.name)
+        self.raw_body: tuple[str, ...] = getattr(self.endpoint, "raw_body", ())
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -187,14 +199,21 @@ class _Request:
             )
         if purpose_problem:
             raise invalid("X-Purpose", purpose_problem)
-        if self.route.body_field is not None and not _is_json(headers.get("content-type")):
+        content_type = headers.get("content-type")
+        if self.route.raw_body:
+            media = (content_type or "").split(";")[0].strip().lower()
+            if media not in self.route.raw_body:
+                raise UnsupportedMediaType(
+                    f"Send the body with `Content-Type: {self.route.raw_body[0]}`."
+                )
+        elif self.route.body_field is not None and not _is_json(content_type):
             raise UnsupportedMediaType(
                 "Send the body as JSON, with `Content-Type: application/json`."
             )
 
     async def _replay_or_handle(self) -> Response:
         key = self.request.headers.get(IDEMPOTENCY_HEADER)
-        if key is None or self.request.method != "POST":
+        if key is None or self.request.method != "POST" or self.route.raw_body:
             return await self.handler(self.request)
         if not _IDEMPOTENCY_KEY.match(key) or looks_like_identity_code(key):
             raise invalid(

@@ -65,6 +65,8 @@ class Runtime:
     protector: IdentityProtector
     # Idempotency fingerprints are keyed per blind-index key held (app/idempotency/).
     fingerprint_secrets: Mapping[str, bytes]
+    # Export cursors are signed with a key per blind-index key held, the current one first.
+    cursor_keys: tuple[bytes, ...]
     database: Database
     head_revision: str
     database_health: DatabaseHealth = field(default_factory=DatabaseHealth)

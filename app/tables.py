@@ -4,6 +4,7 @@ from app.assessments.models import Assessment, Retraction
 from app.audit.models import AccessLogEntry
 from app.clients.models import Client
 from app.consents.models import ConsentEvent
+from app.exports.models import ExportRun
 from app.idempotency.models import IdempotencyRecord
 from app.keyring.models import KeyCheck
 
@@ -12,6 +13,7 @@ __all__ = [
     "Assessment",
     "Client",
     "ConsentEvent",
+    "ExportRun",
     "IdempotencyRecord",
     "KeyCheck",
     "Retraction",

@@ -19,7 +19,14 @@ from app.segmentation.overrides import apply_overrides, apply_reassessment, appl
 from app.segmentation.registry import ModelRegistry
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-TENANT_KEYS = {"default_model", "models", "overrides", "reassess_after_days", "register_codes"}
+TENANT_KEYS = {
+    "default_model",
+    "models",
+    "overrides",
+    "reassess_after_days",
+    "register_codes",
+    "export_min_age",
+}
 
 
 class TenantsFileError(ModelFileError):
@@ -31,6 +38,9 @@ class Tenant:
     id: str
     default_model: str
     models: tuple[str, ...]
+    # Roll-out scope of exports: clients at least this old on the day of the export (a client
+    # without an identity code has no known age, and is exported only where this is unset).
+    export_min_age: int | None = None
     # every model, with the tenant's wording and policies laid over them
     registry: ModelRegistry = field(default_factory=lambda: ModelRegistry({}))
 
@@ -137,7 +147,14 @@ def load_tenants(path: Path, registry: ModelRegistry) -> dict[str, Tenant]:
             own_registry = _tenant_registry(registry, conf, where)
         except ModelFileError as exc:
             raise TenantsFileError(f"{path}: {exc}") from exc
+        min_age = conf.get("export_min_age")
+        if min_age is not None and (isinstance(min_age, bool) or not isinstance(min_age, int)):
+            raise fail(f"{where}.export_min_age", "expected a whole number of years")
         tenants[tenant_id] = Tenant(
-            id=tenant_id, default_model=default, models=tuple(models), registry=own_registry
+            id=tenant_id,
+            default_model=default,
+            models=tuple(models),
+            export_min_age=min_age,
+            registry=own_registry,
         )
     return tenants

@@ -12,7 +12,9 @@ DOMAINS = (
     "catalog",
     "clients",
     "consents",
+    "exports",
     "idempotency",
+    "imports",
     "keyring",
     "ops",
 )

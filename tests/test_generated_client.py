@@ -20,6 +20,9 @@ from tests.conftest import JWT_SECRET, ROOT
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     target = tmp_path_factory.mktemp("generated") / "segmentti_client"
+    # The generator writes no NDJSON bodies; integrators send the import's lines as bytes.
+    config = target.parent / "config.yaml"
+    config.write_text("content_type_overrides:\n  application/x-ndjson: application/octet-stream\n")
     # The generator formats its output with `ruff` from PATH; in a fresh clone only the
     # virtual environment's bin has it, and CI does not activate the environment.
     tools = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -35,6 +38,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(target),
             "--meta",
             "none",
+            "--config",
+            str(config),
         ],
         capture_output=True,
         text=True,

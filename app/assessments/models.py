@@ -23,6 +23,20 @@ class Assessment(SQLModel, table=True):
         sa.UniqueConstraint("client_id", "sequence"),
         sa.Index("ix_assessment_tenant_client_effective", "tenant", "client_id", "effective_at"),
         sa.CheckConstraint("source IN ('assessment', 'import')", name="source"),
+        # A re-imported line finds its first import by what it says and changes nothing.
+        sa.Index(
+            "uq_assessment_imported",
+            "client_id",
+            "effective_at",
+            "model_id",
+            "model_version",
+            "decided_code",
+            "recorded_by",
+            unique=True,
+            sqlite_where=sa.text("source = 'import'"),
+            postgresql_where=sa.text("source = 'import'"),
+        ),
+        sa.Index("ix_assessment_tenant_change_tx", "tenant", "change_tx"),
     )
 
     id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
@@ -46,10 +60,13 @@ class Assessment(SQLModel, table=True):
     source: str = Column(default="assessment", max_length=16)
     # Whether the segment was assessed together with the client; None when not recorded.
     discussed_with_client: bool | None = None
+    # The order changes committed in (app/db.py `change_stamp`): exports read by it.
+    change_tx: int | None = Column(default=None, sa_type=sa.BigInteger, nullable=False)
 
 
 class Retraction(SQLModel, table=True):
     __tablename__ = "retraction"
+    __table_args__ = (sa.Index("ix_retraction_tenant_change_tx", "tenant", "change_tx"),)
 
     id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
     tenant: str = Column(max_length=64)
@@ -57,6 +74,7 @@ class Retraction(SQLModel, table=True):
     reason: str = Column(max_length=2000)
     retracted_at: datetime = Column(sa_type=UTCDateTime)
     retracted_by: str = Column(max_length=255)
+    change_tx: int | None = Column(default=None, sa_type=sa.BigInteger, nullable=False)
 
 
 assessment = Assessment.__table__  # type: ignore[attr-defined]

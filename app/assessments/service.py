@@ -25,7 +25,7 @@ from app.clients.identity import IdentityProtector
 from app.consents import service as consents
 from app.consents.models import ConsentEvent
 from app.consents.schemas import ConsentState
-from app.db import Unit, utc_now
+from app.db import Unit, insert_stamped, utc_now
 from app.errors import AccessAttempt, Conflict, Forbidden, NotFound
 from app.segmentation.catalog import LANGUAGES, Text
 from app.segmentation.registry import ModelRegistry
@@ -90,11 +90,10 @@ async def submit(
     client_id = await clients.find_or_create(
         unit, protector=protector, principal=principal, identity=body.client.identity()
     )
-    await clients.lock(unit, client_id)
     row = Assessment(
         tenant=principal.org,
         client_id=client_id,
-        sequence=await _next_sequence(unit, client_id),
+        sequence=await clients.next_sequence(unit, client_id),
         model_id=decision.model.id,
         model_version=decision.model.version,
         answers=body.answers,
@@ -111,7 +110,7 @@ async def submit(
         source="assessment",
         discussed_with_client=body.discussed_with_client,
     )
-    await unit.execute(sa.insert(assessment).values(row.model_dump()))
+    await insert_stamped(unit, assessment, row)
     if body.consent is not None:
         await consents.add(
             unit,
@@ -169,7 +168,7 @@ async def retract(
         retracted_at=utc_now(),
         retracted_by=principal.sub,
     )
-    await unit.execute(sa.insert(retraction).values(retracted.model_dump()))
+    await insert_stamped(unit, retraction, retracted)
     audit.record(unit, principal, client_id=row.client_id)
     return await _record(unit, row, retracted)
 

@@ -36,7 +36,8 @@ def record(
 async def client_log(
     unit: Unit, principal: Principal, client_id: uuid.UUID
 ) -> list[AccessLogEntry]:
-    """The tenant's access-log entries for a client, newest first."""
+    """The tenant's access-log entries for a client, newest first (exports that disclosed it
+    are worked out by app/exports/disclosures.py)."""
     rows = await unit.execute(
         sa.select(access_log)
         .where(access_log.c.tenant == principal.org, access_log.c.client_id == client_id)

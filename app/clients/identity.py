@@ -5,9 +5,11 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from app import identity_codes
 from app.keys import DATA_KEY, INDEX_KEY, check_value
 
 
@@ -22,6 +24,10 @@ class Identity:
     @property
     def kind(self) -> str:
         return "hetu" if self.hetu is not None else "external"
+
+    @property
+    def birth_date(self) -> date | None:
+        return identity_codes.birth_date(self.hetu) if self.hetu is not None else None
 
     def index_material(self) -> str:
         if self.hetu is not None:

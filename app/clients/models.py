@@ -1,7 +1,7 @@
 """The client table: one person as known to one tenant."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field as Column
@@ -29,6 +29,12 @@ class Client(SQLModel, table=True):
     external_value: str | None = Column(default=None, max_length=255)
     created_at: datetime = Column(sa_type=UTCDateTime)
     created_by: str = Column(max_length=255)
+    # From the identity code, for the age a tenant's policies need (export roll-out scope,
+    # age bands); None for a client known only by an external id.
+    birth_date: date | None = None
+    # The last sequence number handed to the client's assessments: taking the next one locks
+    # the client's row, which orders every writer for one client.
+    last_sequence: int = Column(default=0)
 
 
 client = Client.__table__  # type: ignore[attr-defined]

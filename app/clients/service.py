@@ -59,6 +59,8 @@ async def _insert(
         "external_value": identity.external_value,
         "created_at": utc_now(),
         "created_by": principal.sub,
+        "birth_date": identity.birth_date,
+        "last_sequence": 0,
     }
     row = sa.select(
         *(sa.bindparam(name, value, type_=client.c[name].type) for name, value in values.items())
@@ -107,6 +109,18 @@ async def require(unit: Unit, principal: Principal, client_id: uuid.UUID) -> Non
     ).scalar()
     if tenant != principal.org:
         raise NotFound("No such client.", attempt=AccessAttempt(client_id, "not_found"))
+
+
+async def next_sequence(unit: Unit, client_id: uuid.UUID) -> int:
+    """The client's next assessment number; taking it locks the client's row (on SQLite the
+    write transaction already holds the database's write lock)."""
+    taken = await unit.execute(
+        sa.update(client)
+        .where(client.c.id == client_id)
+        .values(last_sequence=client.c.last_sequence + 1)
+        .returning(client.c.last_sequence)
+    )
+    return int(taken.scalar_one())
 
 
 async def lock(unit: Unit, client_id: uuid.UUID) -> None:

@@ -14,6 +14,7 @@ class ConsentEvent(SQLModel, table=True):
     __tablename__ = "consent_event"
     __table_args__ = (
         sa.Index("ix_consent_event_tenant_client_at", "tenant", "client_id", "at"),
+        sa.Index("ix_consent_event_tenant_change_tx", "tenant", "change_tx"),
         sa.CheckConstraint("register_name IN ('health')", name="register_name"),
         sa.CheckConstraint("source IN ('consent', 'assessment', 'import')", name="source"),
     )
@@ -28,6 +29,7 @@ class ConsentEvent(SQLModel, table=True):
     recorded_by: str = Column(max_length=255)
     source: str = Column(max_length=16)
     assessment_id: uuid.UUID | None = Column(default=None, foreign_key="assessment.id")
+    change_tx: int | None = Column(default=None, sa_type=sa.BigInteger, nullable=False)
 
 
 consent_event = ConsentEvent.__table__  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from app.auth import Principal
 from app.clients import service as clients
 from app.consents.models import ConsentEvent, consent_event
 from app.consents.schemas import ConsentRequest, ConsentState
-from app.db import Unit, utc_now
+from app.db import Unit, insert_stamped, utc_now
 from app.errors import invalid
 
 HEALTH = "health"
@@ -52,7 +52,7 @@ async def events_of(unit: Unit, client_id: uuid.UUID) -> list[ConsentEvent]:
 
 
 async def add(unit: Unit, event: ConsentEvent) -> ConsentEvent:
-    await unit.execute(sa.insert(consent_event).values(event.model_dump()))
+    await insert_stamped(unit, consent_event, event)
     return event
 
 

@@ -39,6 +39,7 @@ def rows_for(client_id: uuid.UUID, steps: list[tuple[int, int, bool]]) -> tuple[
             recorded_at=START + timedelta(days=10, minutes=sequence),
             recorded_by="test",
             source="assessment",
+            change_tx=1,
         )
         assessments.append(row)
         if retracted:
@@ -49,6 +50,7 @@ def rows_for(client_id: uuid.UUID, steps: list[tuple[int, int, bool]]) -> tuple[
                     reason="test",
                     retracted_at=START + timedelta(days=11),
                     retracted_by="test",
+                    change_tx=1,
                 )
             )
     return assessments, retractions
@@ -85,6 +87,7 @@ def test_sql_and_python_agree_on_the_segment_in_force(
                         identity_index=uuid.uuid4().hex,
                         created_at=START,
                         created_by="test",
+                        last_sequence=len(assessments),
                     )
                 )
                 for row in assessments:

@@ -1,0 +1,1 @@
+"""Exports to the health register: streamed, consent-true, incremental."""

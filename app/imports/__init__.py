@@ -1,0 +1,1 @@
+"""Historical register entries brought in: validated whole, written set-based, idempotent."""
