@@ -26,7 +26,7 @@ def test_the_helsinki_model_describes_its_answers_and_segments(
     ]
     assert segments[0]["names"] == {
         "fi": "Omatoimiasiakkuus",
-        "sv": "Egenvårdskund",
+        "sv": "Egenvårdsklient",
         "en": "Self-care client",
     }
     for segment in segments:
