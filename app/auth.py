@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings
-from app.errors import Forbidden, Unauthenticated
-from app.schemas import text_problem
+from app.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from app.keys import KeyConfigurationError
+from app.schemas import single_line_text
 from app.tenants import Tenant
 
 SCOPES = (
@@ -61,6 +63,13 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
         self._public_key = settings.jwt_public_key
         self._secret = jwt_secret
+        if self._public_key and self._jwks is None:
+            try:
+                serialization.load_pem_public_key(self._public_key.encode())
+            except ValueError:
+                raise KeyConfigurationError(
+                    "SEGMENTTI_JWT_PUBLIC_KEY is not a PEM public key (RSA or EC)"
+                ) from None
 
     def _key_and_algorithms(self, token: str) -> tuple[object, list[str]]:
         if self._jwks is not None:
@@ -81,6 +90,11 @@ class TokenVerifier:
                 audience=self._audience,
                 options={"require": ["sub", "exp"], "verify_aud": self._audience is not None},
             )
+        except jwt.PyJWKClientConnectionError:
+            raise ServiceUnavailable(
+                "The identity provider's signing keys cannot be fetched; retry later.",
+                retry_after=30,
+            ) from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"The bearer token is not valid: {type(exc).__name__}.") from exc
         return claims
@@ -95,7 +109,7 @@ def authenticate(
         raise Unauthenticated("Send `Authorization: Bearer <token>`.")
     claims = verifier.verify(token.strip())
     sub, org, scope = claims.get("sub"), claims.get("org"), claims.get("scope", "")
-    if not isinstance(sub, str) or not sub or len(sub) > 255 or text_problem(sub):
+    if not isinstance(sub, str) or not single_line_text(sub, 255):
         raise Unauthenticated(
             "The token's `sub` claim must be a non-empty string of at most 255 characters, "
             "without control characters, and not a personal identity code."
@@ -143,15 +157,26 @@ def require_scope(scope: str) -> Callable[..., Principal]:
 
 
 def mint_token(
-    secret: str, *, sub: str, org: str, scopes: list[str], ttl_seconds: int = 3600
+    secret: str,
+    *,
+    sub: str,
+    org: str,
+    scopes: list[str],
+    ttl_seconds: int = 3600,
+    issuer: str | None = None,
+    audience: str | None = None,
 ) -> str:
     """Mint an HS256 token, for local runs and tests; production tokens come from the IdP."""
     now = int(time.time())
-    payload = {
+    payload: dict[str, object] = {
         "sub": sub,
         "org": org,
         "scope": " ".join(scopes),
         "iat": now,
         "exp": now + ttl_seconds,
     }
+    if issuer:
+        payload["iss"] = issuer
+    if audience:
+        payload["aud"] = audience
     return jwt.encode(payload, secret, algorithm="HS256")

@@ -5,10 +5,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
 
 from app.auth import SCOPES, mint_token
-from app.config import Settings, get_settings
+from app.config import Settings, explain, get_settings
 from app.keys import KeyConfigurationError, generate, resolve_keys
+from app.segmentation.catalog import ModelFileError
 
 
 async def _preflight(settings: Settings) -> None:
@@ -45,7 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    keys = resolve_keys(get_settings())
+    settings = get_settings()
+    keys = resolve_keys(settings)
     if keys.jwt_secret is None:
         print(
             "Tokens are verified with a public key here; mint them with your identity provider.",
@@ -54,7 +60,15 @@ def _token(args: argparse.Namespace) -> int:
         return 2
     scopes = args.scope or list(SCOPES)
     print(
-        mint_token(keys.jwt_secret, sub=args.sub, org=args.org, scopes=scopes, ttl_seconds=args.ttl)
+        mint_token(
+            keys.jwt_secret,
+            sub=args.sub,
+            org=args.org,
+            scopes=scopes,
+            ttl_seconds=args.ttl,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
     )
     return 0
 
@@ -68,7 +82,6 @@ def _generate_keys(args: argparse.Namespace) -> int:
 
 async def _rotate(settings: Settings, batch_size: int) -> int:
     from app.clients.identity import IdentityProtector
-    from app.clients.rotation import rotate
     from app.db import Database, create_engine
 
     keys = resolve_keys(settings)
@@ -81,7 +94,7 @@ async def _rotate(settings: Settings, batch_size: int) -> int:
         return 2
     database = Database(create_engine(settings.database_url))
     try:
-        progress = await rotate(
+        progress = await _rotating(
             database,
             IdentityProtector(keys.data_keys, keys.index_keys),
             batch_size=batch_size,
@@ -97,6 +110,26 @@ async def _rotate(settings: Settings, batch_size: int) -> int:
         "SEGMENTTI_PREVIOUS_* variables and restart the instances."
     )
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+async def _rotating(*args: Any, **kwargs: Any) -> Any:
+    from app.clients.rotation import rotate
+
+    try:
+        return await rotate(*args, **kwargs)
+    except sa.exc.IntegrityError:
+        raise KeyConfigurationError(
+            "two clients of one tenant are the same person under the old and the new keys "
+            "(an instance wrote with keys of its own during the rotation?); nothing of the "
+            "batch was changed. Find them with the old keys before running this again."
+        ) from None
 
 
 def _rotate_keys(args: argparse.Namespace) -> int:
@@ -135,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     rotate = commands.add_parser(
         "rotate-keys", help="move every client to the new keys, in batches (README)"
     )
-    rotate.add_argument("--batch-size", type=int, default=1000)
+    rotate.add_argument("--batch-size", type=_positive, default=1000)
     rotate.set_defaults(run=_rotate_keys)
     openapi = commands.add_parser("openapi", help="write the OpenAPI document the app serves")
     openapi.add_argument("--output", default="openapi.json")
@@ -144,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.run(args)
     except KeyConfigurationError as exc:
+        print(f"segmentti: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        print(f"segmentti: {explain(exc)}", file=sys.stderr)
+        return 2
+    except ModelFileError as exc:  # the tenants file too
         print(f"segmentti: {exc}", file=sys.stderr)
         return 2
     return result

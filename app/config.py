@@ -6,10 +6,17 @@ part of a process sees the same values, and tests build their own `Settings` exp
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+    BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
+]
 
 
 class Settings(BaseSettings):
@@ -34,26 +41,41 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
     # The Alembic scripts, when the package is installed apart from them (the container).
     migrations_dir: Path | None = None
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # An import's body (NDJSON, streamed, never held whole).
-    max_import_bytes: int = 1_073_741_824
+    max_import_bytes: int = Field(default=1_073_741_824, ge=1024)
     # `segmentti serve`: where to listen, how many worker processes, whose X-Forwarded-For to
     # believe (comma-separated addresses or networks of the gateways, `*` for any), and how
     # long SIGTERM waits for requests in flight before the process exits.
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
     forwarded_allow_ips: str = "127.0.0.1"
-    shutdown_grace_seconds: int = 20
-    log_level: str = "INFO"
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    shutdown_grace_seconds: int = Field(default=20, ge=0)
+    log_level: LogLevel = "INFO"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
     # How long to wait for the database (connecting, a pooled connection, SQLite's write lock)
     # before answering 503.
-    db_timeout_seconds: float = 5
-    sqlite_busy_timeout_ms: int = 5000
+    db_timeout_seconds: float = Field(default=5, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     # What a 503 tells the caller to wait before retrying, when the database is away or busy.
-    retry_after_seconds: int = 5
+    retry_after_seconds: int = Field(default=5, ge=1)
+
+    @field_validator("tenants_file", "models_dir", "migrations_dir")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            raise ValueError("no such file or directory")
+        return value
+
+
+def explain(error: ValidationError) -> str:
+    """A settings error in one line per variable, naming the variable."""
+    return "; ".join(
+        f"SEGMENTTI_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+        for e in error.errors()
+    )
 
 
 @lru_cache

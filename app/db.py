@@ -176,6 +176,8 @@ class Unit:
         self._transaction: AsyncTransaction | None = None
         self._deferred: list[tuple[sa.Table, dict[str, Any]]] = []
         self._stamp: int | None = None
+        # Whether the unit reached the database at all (a unit opened and never used did not).
+        self.touched = False
 
     @property
     def dialect(self) -> str:
@@ -202,6 +204,7 @@ class Unit:
 
     async def connection(self) -> AsyncConnection:
         if self._transaction is None:
+            self.touched = True
             self._connection, self._transaction = await self.database.begin(self.read_only)
         assert self._connection is not None
         return self._connection
@@ -297,9 +300,10 @@ async def insert_stamped(unit: Unit, table: sa.Table, row: SQLModel) -> None:
 class Database:
     """The engine, and how a unit of work gets its connection and transaction."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, busy_timeout_ms: int = 5000) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.busy_timeout_ms = busy_timeout_ms
 
     def unit(self, *, read_only: bool = False) -> Unit:
         return Unit(self, read_only=read_only)
@@ -317,6 +321,20 @@ class Database:
 
     async def release(self, connection: AsyncConnection) -> None:
         await connection.close()
+
+    async def probe_write(self, timeout_ms: int = 1000) -> None:
+        """Take and give back SQLite's write lock, waiting at most `timeout_ms` for it (a
+        file locked by another writer reads fine but cannot be written). PostgreSQL: no-op."""
+        if self.dialect != "sqlite":
+            return
+        async with self.engine.connect() as connection:
+            raw: Any = (await connection.get_raw_connection()).driver_connection
+            await raw.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+            try:
+                await raw.execute("BEGIN IMMEDIATE")
+                await raw.execute("ROLLBACK")
+            finally:
+                await raw.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 
     async def stream(
         self, statement: sa.Select[Any], *, batch: int = 1000

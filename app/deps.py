@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from app.auth import Principal, require_scope
 from app.clients.identity import IdentityProtector
 from app.db import Unit
 from app.language import language
-from app.routing import open_unit
+from app.routing import idempotency_key, open_unit
 from app.runtime import Runtime, runtime_of
 from app.segmentation.registry import ModelRegistry
 
@@ -25,21 +25,6 @@ def _protector(request: Request) -> IdentityProtector:
     return runtime_of(request).protector
 
 
-def _idempotency_key(
-    _key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            description="Retry-safe writes: a repeat with the same key and body returns the "
-            "first response and writes nothing.",
-        ),
-    ] = None,
-) -> None:
-    """Documents the header; the request's owner (app/routing.py) acts on it."""
-
-
 def _registry(request: Request) -> ModelRegistry:
     """The caller's tenant's models, in the tenant's own wording."""
     principal: Principal = request.state.principal
@@ -47,10 +32,18 @@ def _registry(request: Request) -> ModelRegistry:
 
 
 # A write that takes `Idempotency-Key`: `@router.post(..., dependencies=[Idempotent])`.
-Idempotent = Depends(_idempotency_key)
+Idempotent = Depends(idempotency_key)
 WriteUnit = Annotated[Unit, Depends(_write_unit)]
 ReadUnit = Annotated[Unit, Depends(_read_unit)]
-Language = Annotated[str, Depends(language)]
+
+
+def _language(request: Request, negotiated: Annotated[str, Depends(language)]) -> str:
+    """The response's language, which the request's owner names in `Content-Language`."""
+    request.state.language = negotiated
+    return negotiated
+
+
+Language = Annotated[str, Depends(_language)]
 Protector = Annotated[IdentityProtector, Depends(_protector)]
 Registry = Annotated[ModelRegistry, Depends(_registry)]
 

@@ -29,6 +29,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from app.identity_codes import looks_like_identity_code
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -40,10 +42,13 @@ class FieldError:
 
 @dataclass(frozen=True)
 class AccessAttempt:
-    """A refused access, as the access log records it: the client (when known) and why."""
+    """A refused access, as the access log records it: the client (when known) and why. An
+    attempt on another tenant's client goes to that tenant's log (`owner`), so the client's
+    own county sees who tried."""
 
     client_id: uuid.UUID | None
     outcome: str
+    owner: str | None = None
 
 
 class SegmenttiError(Exception):
@@ -174,8 +179,10 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 
 
 def safe_name(part: object) -> str:
-    if isinstance(part, int) or (isinstance(part, str) and _NAME.match(part)):
+    if isinstance(part, int):
         return str(part)
+    if isinstance(part, str) and _NAME.match(part) and not looks_like_identity_code(part):
+        return part
     return "(unnamed key)"
 
 
@@ -300,6 +307,11 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         for status in statuses
     }
 
+
+# The header of a 201, in OpenAPI.
+LOCATION = {
+    "Location": {"description": "Where the new resource is read.", "schema": {"type": "string"}}
+}
 
 # What every authenticated operation can answer, besides its own.
 AUTHENTICATED = (401, 403, 422, 503)

@@ -15,6 +15,7 @@ In one layer (each extra layer costs every request, /healthz included):
   never its message, which may quote a statement's parameters.
 """
 
+import ipaddress
 import json
 import logging
 import re
@@ -42,6 +43,37 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> str:
         if _REQUEST_ID.match(text) and not looks_like_identity_code(text):
             return text
     return uuid.uuid4().hex
+
+
+def caller_address(scope: Scope) -> str:
+    """The caller's address for the log line: an address, or '-' (a trusted proxy's
+    X-Forwarded-For becomes the client address, and it could say anything)."""
+    client = scope.get("client")
+    if not client:
+        return "-"
+    try:
+        return str(ipaddress.ip_address(client[0]))
+    except ValueError:
+        return "-"
+
+
+# The documentation's own paths, which are not API routes (no client id can be in them).
+_DOCUMENTATION = {
+    "/openapi.json": "/openapi.json",
+    "/static-offline-docs/": "/static-offline-docs/{file}",
+}
+
+
+def route_template(scope: Scope) -> str:
+    """The route a request matched, as its template — never the raw path."""
+    route = scope.get("route")
+    if route is not None and hasattr(route, "path"):
+        return str(route.path)
+    path = str(scope.get("path", ""))
+    for prefix, template in _DOCUMENTATION.items():
+        if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+            return template
+    return "unmatched"
 
 
 class Edge:
@@ -134,10 +166,9 @@ class Edge:
             self._record(scope, method, status, time.perf_counter() - started, rid)
 
     def _record(self, scope: Scope, method: str, status: int, elapsed: float, rid: str) -> None:
-        template = getattr(scope.get("route"), "path", "unmatched")
+        template = route_template(scope)
         self.metrics.requests.labels(method, template, str(status)).inc()
         self.metrics.duration.labels(method, template).observe(elapsed)
-        client = scope.get("client")
         ACCESS.info(
             "%s %s %s %.1fms request_id=%s client=%s",
             method,
@@ -145,7 +176,7 @@ class Edge:
             status,
             elapsed * 1000,
             rid,
-            client[0] if client else "-",
+            caller_address(scope),
         )
 
 

@@ -23,17 +23,36 @@ from stdnum.fi import hetu as stdnum_hetu
 HETU_OID = "urn:oid:1.2.246.21"
 
 SHAPE = re.compile(r"^[0-9]{6}[-+A-FU-Y][0-9]{3}[0-9A-Y]$", re.ASCII)
+CHECK_CHARACTERS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63"})
-_IN_TEXT = re.compile(
-    r"(?<![0-9A-Z])(0[1-9]|[12][0-9]|3[01])(0[1-9]|1[0-2])[0-9]{2}\s?[-+A-FU-Y]\s?[0-9]{3}"
-    r"[0-9A-Y](?![0-9A-Z])",
-    re.ASCII,
+_DATE = r"(0[1-9]|[12][0-9]|3[01])(0[1-9]|1[0-2])[0-9]{2}"
+# The code as written, standing on its own: flagged whatever its check character.
+_ON_ITS_OWN = re.compile(
+    rf"(?<![0-9A-Z]){_DATE}\s?[-+A-FU-Y]\s?[0-9]{{3}}[0-9A-Y](?![0-9A-Z])", re.ASCII
+)
+# Anywhere, glued to other text, with or without its century sign and with odd separators:
+# flagged when the check character fits, which keeps order numbers and dates out.
+_ANYWHERE = re.compile(
+    rf"(?=({_DATE})[\s._:/]*[-+A-FU-Y]?[\s._:/]*([0-9]{{3}})([0-9A-Y]))", re.ASCII
 )
 
 
 def fold(text: str) -> str:
-    """Compatibility forms to ASCII, dashes to '-', upper case: how codes are compared."""
-    return unicodedata.normalize("NFKC", text).translate(_DASHES).upper()
+    """How codes are compared: compatibility forms and other scripts' digits to ASCII,
+    invisible format characters dropped, dashes to '-', upper case."""
+    return fold_text(text).upper()
+
+
+def fold_text(text: str) -> str:
+    """`fold` but for case: how any identifier a person types is compared."""
+    folded = []
+    for character in unicodedata.normalize("NFKC", text):
+        if unicodedata.category(character) == "Cf":
+            continue
+        if not character.isascii() and (digit := unicodedata.decimal(character, None)) is not None:
+            character = str(digit)
+        folded.append(character)
+    return "".join(folded).translate(_DASHES)
 
 
 def normalise(value: str) -> str:
@@ -76,7 +95,13 @@ def birth_date(code: str) -> date:
 
 def looks_like_identity_code(text: str) -> bool:
     """Whether `text` holds something that is, or looks like, a personal identity code."""
-    return bool(_IN_TEXT.search(fold(text)))
+    folded = fold(text)
+    if _ON_ITS_OWN.search(folded):
+        return True
+    return any(
+        CHECK_CHARACTERS[int(match.group(1) + match.group(4)) % 31] == match.group(5)
+        for match in _ANYWHERE.finditer(folded)
+    )
 
 
 def is_hetu_system(system: str) -> bool:

@@ -86,6 +86,19 @@ def _check_data_key(value: str, variable: str) -> None:
         ) from exc
 
 
+MIN_SECRET_LENGTH = 32
+
+
+def _check_secret(value: str, variable: str) -> None:
+    """A blind-index key or token secret must resist guessing: its check value (and every
+    index) lets anyone holding the database try keys offline."""
+    if len(value) < MIN_SECRET_LENGTH:
+        raise KeyConfigurationError(
+            f"{variable} is too short: at least {MIN_SECRET_LENGTH} random characters "
+            "(`segmentti generate-keys` makes them)"
+        )
+
+
 def resolve_keys(settings: Settings) -> Keys:
     token_key = bool(settings.jwt_secret or settings.jwt_public_key or settings.jwks_url)
     missing = [
@@ -118,6 +131,11 @@ def resolve_keys(settings: Settings) -> Keys:
     data_key = settings.data_key or dev["data_key"]
     index_key = settings.index_key or dev["index_key"]
     _check_data_key(data_key, "SEGMENTTI_DATA_KEY")
+    _check_secret(index_key, "SEGMENTTI_INDEX_KEY")
+    if settings.jwt_secret:
+        _check_secret(settings.jwt_secret, "SEGMENTTI_JWT_SECRET")
+    if settings.previous_index_key:
+        _check_secret(settings.previous_index_key, "SEGMENTTI_PREVIOUS_INDEX_KEY")
     data_keys = [data_key]
     if settings.previous_data_key:
         _check_data_key(settings.previous_data_key, "SEGMENTTI_PREVIOUS_DATA_KEY")

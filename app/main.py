@@ -77,7 +77,8 @@ def load_runtime(settings: Settings, database: Database | None = None) -> Runtim
                 max_overflow=settings.db_max_overflow,
                 timeout_seconds=settings.db_timeout_seconds,
                 sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-            )
+            ),
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
     return Runtime(
         settings=settings,

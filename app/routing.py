@@ -20,9 +20,9 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -41,7 +41,7 @@ from app.errors import (
 from app.idempotency import service as idempotency
 from app.identity_codes import looks_like_identity_code
 from app.runtime import Runtime, check_keys, is_unavailable, runtime_of
-from app.schemas import text_problem
+from app.schemas import single_line_text
 from app.strict_json import StrictJSONRequest
 
 log = logging.getLogger("segmentti")
@@ -74,6 +74,22 @@ def raw_body(*media_types: str) -> Callable[[Endpoint], Endpoint]:
     return mark
 
 
+async def idempotency_key(
+    _key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Retry-safe writes: a repeat with the same key and body returns the "
+            "first response and writes nothing.",
+        ),
+    ] = None,
+) -> None:
+    """Declares that a write takes `Idempotency-Key` (documents the header; the owner acts on
+    it for these operations only)."""
+
+
 async def open_unit(request: Request, *, read_only: bool) -> Unit:
     """The request's unit of work, opened on first use; a write unit also serves reads.
 
@@ -88,6 +104,10 @@ async def open_unit(request: Request, *, read_only: bool) -> Unit:
     elif unit.read_only and not read_only:
         raise RuntimeError("an endpoint asked for a write unit after a read unit")
     return unit
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
 
 
 def _required_scope(dependant: Dependant) -> str | None:
@@ -117,11 +137,11 @@ def _purpose(request: Request) -> tuple[str | None, str | None]:
         purpose = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None, "must be UTF-8 text"
-    if len(purpose) > 200:
-        return None, "must be at most 200 characters"
-    problem = text_problem(purpose)
-    if problem:
-        return None, problem
+    if not single_line_text(purpose, 200):
+        return None, (
+            "must be at most 200 visible characters on one line, without hidden characters "
+            "or an identity code"
+        )
     return purpose, None
 
 
@@ -138,6 +158,7 @@ class ServiceRoute(APIRoute):
         self.required_scope = _required_scope(self.dependant)
         self.operation: str = getattr(self.endpoint, "access_operation", self.name)
         self.raw_body: tuple[str, ...] = getattr(self.endpoint, "raw_body", ())
+        self.idempotent = _depends_on(self.dependant, idempotency_key)
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -165,7 +186,12 @@ class _Request:
             unit: Unit | None = getattr(self.request.state, "unit", None)
             if unit is not None:
                 await unit.commit()
-            self.runtime.database_health.available()
+                if unit.touched:
+                    self.runtime.database_health.available()
+            language = getattr(self.request.state, "language", None)
+            if language is not None:
+                response.headers["Content-Language"] = language
+                response.headers["Vary"] = "Accept-Language"
             return response
         except Exception as exc:
             failure = await self._after_failure(exc)
@@ -213,7 +239,7 @@ class _Request:
 
     async def _replay_or_handle(self) -> Response:
         key = self.request.headers.get(IDEMPOTENCY_HEADER)
-        if key is None or self.request.method != "POST" or self.route.raw_body:
+        if key is None or not self.route.idempotent:
             return await self.handler(self.request)
         if not _IDEMPOTENCY_KEY.match(key) or looks_like_identity_code(key):
             raise invalid(
@@ -282,7 +308,13 @@ class _Request:
             return
         unit = self.runtime.database.unit()
         try:
-            audit.record(unit, self.principal, client_id=attempt.client_id, outcome=attempt.outcome)
+            audit.record(
+                unit,
+                self.principal,
+                client_id=attempt.client_id,
+                outcome=attempt.outcome,
+                owner=attempt.owner,
+            )
             await unit.commit()
         finally:
             await unit.close()

@@ -25,14 +25,23 @@ from app.tenants import Tenant
 log = logging.getLogger("segmentti")
 
 
+# SQLSTATE classes of a database that is away or overloaded, not of a refused statement:
+# 08 connection exception, 53 insufficient resources (too many connections), 57 operator
+# intervention (shutting down, starting up: "cannot connect now"), 58 system error.
+_PASSING = ("08", "53", "57", "58")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """The database is away, restarting, out of connections or (SQLite) locked past its busy
     timeout — a condition that passes, unlike a statement the database refused."""
     if isinstance(exc, sa.exc.TimeoutError | ConnectionError | TimeoutError):
         return True
     if isinstance(exc, sa.exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa.exc.OperationalError | sa.exc.InterfaceError
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+        return (
+            exc.connection_invalidated
+            or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+            or sqlstate.startswith(_PASSING)
         )
     return False
 
@@ -113,6 +122,17 @@ async def check_keys(runtime: Runtime, *, at_start: bool = False) -> None:
             ) from None
         raise
     runtime.keys_checked = True
+
+
+async def keys_current(runtime: Runtime) -> bool:
+    """Whether this process still holds the database's current keys."""
+    unit = runtime.database.unit(read_only=True)
+    try:
+        held = await keyring.holds_current(unit, runtime.protector)
+        await unit.commit()
+        return held
+    finally:
+        await unit.close()
 
 
 def runtime_of(request: Request) -> Runtime:

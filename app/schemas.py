@@ -8,6 +8,7 @@ belongs in `client.hetu`, encrypted), a control character or a bidirectional ove
 
 import json
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -58,6 +59,20 @@ def text_problem(value: str) -> str | None:
     if looks_like_identity_code(value):
         return "must not contain a personal identity code; identify the client in `client`"
     return None
+
+
+def single_line_text(value: str, limit: int) -> bool:
+    """A name or a purpose as the access log keeps it: visible, one line, no tab, nothing
+    hidden and no identity code, at most `limit` characters."""
+    return (
+        0 < len(value) <= limit
+        and visible(value)
+        and "\t" not in value
+        and "\n" not in value
+        and "\r" not in value
+        and not any(unicodedata.category(c) == "Cf" for c in value)
+        and text_problem(value) is None
+    )
 
 
 def _free_text(value: str) -> str:
@@ -113,8 +128,13 @@ def _bounded_document(value: dict[str, Any]) -> dict[str, Any]:
 FreeDocument = Annotated[dict[str, Any], AfterValidator(_bounded_document)]
 
 
+def visible(value: str) -> bool:
+    """Whether the text shows anything: not only spaces, invisible or combining marks."""
+    return any(unicodedata.category(c)[0] not in "ZCM" for c in value)
+
+
 def no_blank(value: str | None) -> str | None:
-    if value is not None and not value.strip():
+    if value is not None and not visible(value):
         raise ValueError("must not be blank")
     return value
 

@@ -55,7 +55,7 @@ def service(url: str, port: int, output: IO[bytes] | None = None) -> Iterator[st
         "SEGMENTTI_DATABASE_URL": url,
         "SEGMENTTI_JWT_SECRET": SECRET,
         "SEGMENTTI_DATA_KEY": Fernet.generate_key().decode(),
-        "SEGMENTTI_INDEX_KEY": "bench",
+        "SEGMENTTI_INDEX_KEY": "bench-index-key-bench-index-key-bench",
     }
     subprocess.run(
         [sys.executable, "-m", "alembic", "upgrade", "head"],

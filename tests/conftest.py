@@ -35,7 +35,7 @@ from app.main import create_app
 ROOT = Path(__file__).resolve().parent.parent
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
 DATA_KEY = Fernet.generate_key().decode()
-INDEX_KEY = "test-index-key"
+INDEX_KEY = "test-index-key-long-enough-to-be-a-real-one"
 BACKENDS = ["sqlite", "postgresql"]
 
 Auth = Callable[..., dict[str, str]]
@@ -60,16 +60,36 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+# This run's own databases: named so that runs sharing a server never meet, dropped at the end.
+RUN = uuid.uuid4().hex[:8]
+_created: list[str] = []
+
+
+def _admin(statement: str) -> None:
+    base = sa.make_url(os.environ["TEST_DATABASE_URL"])
+    admin = create_sync_engine(base.render_as_string(hide_password=False))
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(statement)
+    finally:
+        admin.dispose()
+
+
 def fresh_postgres_database(name_hint: str) -> str:
     """A new, empty database on the TEST_DATABASE_URL server; returns its URL."""
     base = sa.make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"{base.database}_{name_hint}_{_worker()}"[:63]
-    admin = create_sync_engine(base.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
+    name = f"{base.database}_{RUN}_{_worker()}_{name_hint}"[:63]
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{name}"')
+    _created.append(name)
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_this_runs_databases() -> Iterator[None]:
+    yield
+    for name in dict.fromkeys(_created):
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -132,6 +152,9 @@ class TestDatabase(Database):
 
     async def dispose(self) -> None:
         pass
+
+    async def probe_write(self, timeout_ms: int = 1000) -> None:
+        pass  # the test's own transaction holds the write lock
 
     def rows(self, sql: str, **parameters: Any) -> list[sa.Row[Any]]:
         async def run() -> list[sa.Row[Any]]:

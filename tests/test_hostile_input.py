@@ -90,6 +90,29 @@ def test_every_way_of_sending_one_persons_code_is_one_client(
     assert "131052" not in stored and "１３１０５２" not in stored
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ＰＴ-１００１",
+        "PT-1001\u200b",
+        "PT\u20101001",
+        "P\u202eT-1001",
+        "PT-\u0661\u0660\u0660\u0661",
+    ],
+    ids=["full-width", "zero-width space", "hyphen", "bidi override", "Arabic-Indic digits"],
+)
+def test_every_way_of_typing_an_external_id_is_one_client(
+    client: TestClient, auth: Auth, database: TestDatabase, typed: str
+) -> None:
+    system = "urn:oid:1.2.246.10.1"
+    plain = helsinki_assessment(client={"external_id": {"system": system, "value": "PT-1001"}})
+    odd = helsinki_assessment(client={"external_id": {"system": system, "value": typed}})
+    first = client.post("/v1/assessments", json=plain, headers=auth())
+    again = client.post("/v1/assessments", json=odd, headers=auth())
+    assert again.status_code == 201, again.text
+    assert again.json()["client_id"] == first.json()["client_id"]
+
+
 def test_a_fhir_identity_code_that_is_not_valid_is_refused_at_its_place(
     client: TestClient, auth: Auth, database: TestDatabase
 ) -> None:
@@ -106,10 +129,9 @@ def test_a_fhir_identity_code_that_is_not_valid_is_refused_at_its_place(
         ({"external_id": {"system": "urn:apotti:mrn", "value": CODE}}, "client.external_id"),
         ({"external_id": {"system": f"urn:x:{CODE}", "value": "1"}}, "client.external_id.system"),
         ({"external_id": {"system": "urn:x", "value": " 42"}}, "client.external_id"),
-        ({"external_id": {"system": "urn:x", "value": "4\u202e2"}}, "client.external_id"),
         ({"hetu": "131052-308T\u0301"}, "client.hetu"),
     ],
-    ids=["code as an external id", "code in the system", "padded", "bidi override", "accent"],
+    ids=["code as an external id", "code in the system", "padded", "accent"],
 )
 def test_identities_that_hide_a_code_or_a_second_person_are_refused(
     client: TestClient, auth: Auth, database: TestDatabase, identity: dict[str, Any], field: str

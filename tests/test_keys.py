@@ -32,7 +32,7 @@ from tests.conftest import (
 from tests.helpers import helsinki_assessment, hetu
 
 NEW_DATA_KEY = Fernet.generate_key().decode()
-NEW_INDEX_KEY = "the-new-index-key"
+NEW_INDEX_KEY = "the-new-index-key-long-enough-to-be-one"
 PEOPLE = [hetu(f"0{d}0280", "-", 100 + d) for d in range(1, 6)]
 
 
@@ -73,7 +73,7 @@ def start(app: FastAPI) -> None:
 @pytest.mark.parametrize(
     ("variable", "keys"),
     [
-        ("SEGMENTTI_INDEX_KEY", {"index_key": "another-index-key"}),
+        ("SEGMENTTI_INDEX_KEY", {"index_key": "another-index-key-long-enough-to-be-one"}),
         ("SEGMENTTI_DATA_KEY", {"data_key": NEW_DATA_KEY}),
     ],
 )

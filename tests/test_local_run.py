@@ -35,7 +35,7 @@ def test_configured_secrets_are_used_and_nothing_is_written(tmp_path: Path) -> N
     settings = Settings(
         jwt_secret="s" * 32,
         data_key=data_key,
-        index_key="i",
+        index_key="i" * 32,
         dev_secrets_file=tmp_path / "secrets.json",
     )
     keys = resolve_keys(settings)

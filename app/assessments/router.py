@@ -24,7 +24,7 @@ from app.deps import (
     SegmentsReader,
     WriteUnit,
 )
-from app.errors import AUTHENTICATED, WITH_BODY, problem_responses
+from app.errors import AUTHENTICATED, LOCATION, WITH_BODY, problem_responses
 from app.routing import ServiceRoute, access_operation
 from app.schemas import Moment
 
@@ -57,7 +57,7 @@ ASSESSMENT_LINKS = {
     "/assessments",
     status_code=201,
     response_model=AssessmentView,
-    responses={**WRITE, 201: {"links": {**CLIENT_LINKS, **ASSESSMENT_LINKS}}},
+    responses={**WRITE, 201: {"headers": LOCATION, "links": {**CLIENT_LINKS, **ASSESSMENT_LINKS}}},
     dependencies=[Idempotent],
 )
 @access_operation("submit_assessment")
@@ -95,7 +95,7 @@ async def get_assessment(
     "/assessments/{assessment_id}/retraction",
     status_code=201,
     response_model=AssessmentView,
-    responses={**WRITE, **problem_responses(409)},
+    responses={**WRITE, **problem_responses(409), 201: {"headers": LOCATION}},
     dependencies=[Idempotent],
 )
 @access_operation("retract_assessment")

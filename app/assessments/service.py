@@ -134,8 +134,11 @@ async def _load(unit: Unit, principal: Principal, assessment_id: uuid.UUID) -> A
     row = (
         await unit.execute(sa.select(assessment).where(assessment.c.id == assessment_id))
     ).first()
-    if row is None or row.tenant != principal.org:
+    if row is None:
         raise NotFound("No such assessment.", attempt=AccessAttempt(None, "not_found"))
+    if row.tenant != principal.org:
+        attempt = AccessAttempt(row.client_id, "not_found", row.tenant)
+        raise NotFound("No such assessment.", attempt=attempt)
     return Assessment(**row._mapping)
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AccessLogItem(BaseModel):
@@ -15,3 +15,6 @@ class AccessLogItem(BaseModel):
 
 class AccessLog(BaseModel):
     items: list[AccessLogItem]
+    next: str | None = Field(
+        default=None, description="More entries: pass it as `before` for the next page."
+    )

@@ -6,6 +6,7 @@ was rolled back. A refused attempt is recorded by the request's owner after the 
 """
 
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -15,16 +16,23 @@ from app.db import Unit, utc_now
 
 
 def record(
-    unit: Unit, principal: Principal, *, client_id: uuid.UUID | None, outcome: str = "ok"
+    unit: Unit,
+    principal: Principal,
+    *,
+    client_id: uuid.UUID | None,
+    outcome: str = "ok",
+    owner: str | None = None,
 ) -> None:
-    """Log the principal's current operation on a client's data."""
+    """Log the principal's current operation on a client's data — in the log of the client's
+    tenant (`owner`), which for another tenant's caller names the caller's tenant too."""
+    foreign = owner is not None and owner != principal.org
     unit.defer(
         access_log,
         {
             "id": uuid.uuid4(),
-            "tenant": principal.org,
+            "tenant": owner or principal.org,
             "at": utc_now(),
-            "actor": principal.sub,
+            "actor": f"{principal.sub} ({principal.org})" if foreign else principal.sub,
             "client_id": client_id,
             "operation": principal.operation,
             "purpose": principal.purpose,
@@ -34,14 +42,22 @@ def record(
 
 
 async def client_log(
-    unit: Unit, principal: Principal, client_id: uuid.UUID
+    unit: Unit,
+    principal: Principal,
+    client_id: uuid.UUID,
+    *,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[AccessLogEntry]:
-    """The tenant's access-log entries for a client, newest first (exports that disclosed it
-    are worked out by app/exports/disclosures.py)."""
+    """The tenant's access-log entries for a client, newest first, at most `limit` of them
+    from before `before` (exports that disclosed it are app/exports/disclosures.py's)."""
+    query = sa.select(access_log).where(
+        access_log.c.tenant == principal.org, access_log.c.client_id == client_id
+    )
+    if before is not None:
+        query = query.where(sa.tuple_(access_log.c.at, access_log.c.id) < sa.tuple_(*before))
     rows = await unit.execute(
-        sa.select(access_log)
-        .where(access_log.c.tenant == principal.org, access_log.c.client_id == client_id)
-        .order_by(access_log.c.at.desc(), access_log.c.id.desc())
+        query.order_by(access_log.c.at.desc(), access_log.c.id.desc()).limit(limit)
     )
     entries = [AccessLogEntry(**row._mapping) for row in rows]
     record(unit, principal, client_id=client_id)

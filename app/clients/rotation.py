@@ -75,6 +75,8 @@ async def rotate(
     batch_size: int = 1000,
     report: Callable[[Progress], None] = lambda _: None,
 ) -> Progress:
+    if batch_size < 1:
+        raise ValueError("a batch holds at least one client")
     unit = database.unit()
     try:
         await _switch(unit, protector)

@@ -1,6 +1,5 @@
 """How a request names a client, and the opaque id the service answers with."""
 
-import unicodedata
 import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -11,15 +10,17 @@ from app.schemas import RequestBody, text_problem
 
 
 def _identifier(value: str) -> str:
-    """The caller's own identifier, compared as Unicode says its forms are equal (NFC)."""
-    if value != value.strip():
-        raise ValueError("must not begin or end with white space")
+    """The caller's own identifier, compared as a person reads it: compatibility forms and
+    other scripts' digits folded, invisible characters dropped, dashes made one (case kept)."""
+    value = identity_codes.fold_text(value)
+    if value != value.strip() or not value:
+        raise ValueError("must not begin or end with white space, nor be blank")
     if identity_codes.looks_like_identity_code(value):
         raise ValueError("looks like a personal identity code; send it as `hetu`")
     problem = text_problem(value)
     if problem:
         raise ValueError(problem)
-    return unicodedata.normalize("NFC", value)
+    return value
 
 
 class ExternalId(RequestBody):

@@ -1,5 +1,6 @@
 """Finding, registering and locking clients within one tenant."""
 
+import functools
 import logging
 import uuid
 
@@ -19,14 +20,21 @@ log = logging.getLogger("segmentti")
 
 
 class KeysRotated(ServiceUnavailable):
-    """This instance's keys are no longer the database's current ones (a rotation moved on)."""
+    """This instance's keys are no longer the database's current ones (a rotation moved on):
+    it cannot find clients or register them, so it answers 503 instead of a wrong 404."""
 
     def __init__(self) -> None:
+        _say_once()
         super().__init__(
-            "This instance cannot register new clients: the database's keys were rotated. "
+            "This instance's keys are no longer the database's: a key rotation moved on. "
             "It must be restarted with the new keys.",
             retry_after=60,
         )
+
+
+@functools.cache
+def _say_once() -> None:
+    log.error("the database's keys were rotated past this instance's; restart it with them")
 
 
 async def _find(
@@ -97,7 +105,6 @@ async def find_or_create(
             return existing
         if not await keyring.refresh(unit, protector):
             break
-    log.error("the database's keys were rotated past this instance's; restart it with them")
     raise KeysRotated()
 
 
@@ -108,7 +115,7 @@ async def require(unit: Unit, principal: Principal, client_id: uuid.UUID) -> Non
         await unit.execute(sa.select(client.c.tenant).where(client.c.id == client_id))
     ).scalar()
     if tenant != principal.org:
-        raise NotFound("No such client.", attempt=AccessAttempt(client_id, "not_found"))
+        raise NotFound("No such client.", attempt=AccessAttempt(client_id, "not_found", tenant))
 
 
 async def next_sequence(unit: Unit, client_id: uuid.UUID) -> int:
@@ -134,6 +141,8 @@ async def lookup(
     unit: Unit, *, protector: IdentityProtector, principal: Principal, identity: Identity
 ) -> uuid.UUID:
     found = await _find(unit, protector, principal.org, identity)
+    if found is None and not await keyring.holds_current(unit, protector):
+        raise KeysRotated()
     if found is None:
         raise NotFound(
             "No client with this identity has been registered.",

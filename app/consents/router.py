@@ -8,7 +8,7 @@ from app.consents import service
 from app.consents.models import ConsentEvent
 from app.consents.schemas import ConsentEvents, ConsentEventView, ConsentRequest
 from app.deps import ConsentsWriter, Idempotent, ReadUnit, SegmentsReader, WriteUnit
-from app.errors import AUTHENTICATED, WITH_BODY, problem_responses
+from app.errors import AUTHENTICATED, LOCATION, WITH_BODY, problem_responses
 from app.routing import ServiceRoute, access_operation
 
 router = APIRouter(
@@ -37,7 +37,7 @@ def _view(event: ConsentEvent) -> ConsentEventView:
     "/{client_id}/consents",
     status_code=201,
     response_model=ConsentEventView,
-    responses=problem_responses(*WITH_BODY),
+    responses={**problem_responses(*WITH_BODY), 201: {"headers": LOCATION}},
     dependencies=[Idempotent],
 )
 @access_operation("record_consent")

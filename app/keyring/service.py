@@ -82,29 +82,44 @@ async def verify(database: Database, protector: KeyHolder, fits_rows: FitsRows) 
                 )
         configured = {DATA_KEY: protector.data_check, INDEX_KEY: protector.index_check}
         current: dict[str, str] = {}
+        mismatches = []
         for name in NAMES:
             check = _current(known[name])
             if check is None:
                 check = configured[name]
                 await record(unit, name, check, CURRENT)
             elif not protector.holds(name, check):
-                variable = VARIABLES[name]
-                if known[name].get(configured[name]) == RETIRED:
-                    raise KeyMismatch(
-                        f"{variable} was retired by a key rotation of this database; set it to "
-                        "the key the other instances use now."
-                    )
-                raise KeyMismatch(
-                    f"{variable} is not the key this database was first used with (its check "
-                    f"value differs). Every instance on one database needs the same "
-                    f"{VARIABLES[DATA_KEY]} and {VARIABLES[INDEX_KEY]}; a new database starts "
-                    "with the keys of its first instance."
+                retired = known[name].get(configured[name]) == RETIRED
+                mismatches.append(
+                    f"{VARIABLES[name]} was retired by a key rotation of this database; set it "
+                    "to the key the other instances use now"
+                    if retired
+                    else f"{VARIABLES[name]} is not the key this database was first used with "
+                    "(its check value differs)"
                 )
             current[name] = check
+        if mismatches:
+            raise KeyMismatch(
+                "; ".join(mismatches) + f". Every instance on one database needs the same "
+                f"{VARIABLES[DATA_KEY]} and {VARIABLES[INDEX_KEY]}; a new database starts with "
+                "the keys of its first instance."
+            )
         await unit.commit()
     finally:
         await unit.close()
     protector.write_with(data_check=current[DATA_KEY], index_check=current[INDEX_KEY])
+
+
+async def holds_current(unit: Unit, protector: KeyHolder) -> bool:
+    """Whether this process holds the database's current keys (a rotation may have moved on)."""
+    known = await roles(unit)
+    data, index = _current(known[DATA_KEY]), _current(known[INDEX_KEY])
+    return (
+        data is not None
+        and index is not None
+        and protector.holds(DATA_KEY, data)
+        and protector.holds(INDEX_KEY, index)
+    )
 
 
 async def refresh(unit: Unit, protector: KeyHolder) -> bool:

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from app.errors import ServiceUnavailable
 from app.ops.service import current_revision
-from app.runtime import check_keys, is_unavailable, runtime_of
+from app.runtime import check_keys, is_unavailable, keys_current, runtime_of
 
 router = APIRouter(tags=["operations"])
 
@@ -48,17 +48,25 @@ async def readyz(request: Request) -> Readiness | JSONResponse:
 
     try:
         revision = await current_revision(runtime.database)
+        if revision != expected:
+            return unready("outdated schema", revision)
+        await check_keys(runtime)
+        if not await keys_current(runtime):
+            return unready("keys do not match", revision)
+    except ServiceUnavailable:
+        return unready("keys do not match", revision)
     except Exception as exc:
         if not is_unavailable(exc):
             raise
         runtime.database_health.unavailable(exc)
         return unready("unreachable")
-    if revision != expected:
-        return unready("outdated schema", revision)
     try:
-        await check_keys(runtime)
-    except ServiceUnavailable:
-        return unready("keys do not match", revision)
+        await runtime.database.probe_write()
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        runtime.database_health.unavailable(exc)
+        return unready("busy: another writer holds the lock", revision)
     runtime.database_health.available()
     return Readiness(
         status="ok", database="ok", schema_revision=revision, expected_revision=expected
