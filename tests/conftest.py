@@ -10,6 +10,7 @@ become savepoints of it, and the test rolls the whole of it back at the end.
 """
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -252,3 +253,41 @@ def auth() -> Auth:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Migrated databases to copy for tests that need real commits (change feeds)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    made = {"sqlite": f"sqlite:///{path}"}
+    if os.environ.get("TEST_DATABASE_URL"):
+        made["postgresql"] = fresh_postgres_database("template")
+    for url in made.values():
+        migrate(url)
+    return made
+
+
+@pytest.fixture
+def committed_url(backend: str, templates: dict[str, str], tmp_path: Path) -> str:
+    """A database of the test's own, copied from the migrated template: every request
+    commits as in production (a change feed reads by commit order, which one rolled-back
+    transaction cannot show)."""
+    if backend == "sqlite":
+        source = sa.make_url(templates["sqlite"]).database
+        assert source
+        target = tmp_path / "committed.db"
+        shutil.copy(source, target)
+        return f"sqlite:///{target}"
+    base = sa.make_url(templates["postgresql"])
+    name = f"{base.database}_{uuid.uuid4().hex[:6]}"[:63]
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"')
+    _created.append(name)
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def committed_client(committed_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    """A client of the app on `committed_url`, as deployed: one unit of work per request."""
+    app = create_app(make_settings(tmp_path, database_url=committed_url))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -65,14 +65,33 @@ def _names(tenant: Tenant) -> dict[tuple[str, str, int], str]:
     }
 
 
+_XMAX = sa.text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+# Transactions of this database that have written (hold a transaction id), but this one.
+_RUNNING_HERE = sa.text(
+    "SELECT backend_xid::text::bigint FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND backend_xid IS NOT NULL"
+)
+
+
 async def horizon(unit: Unit) -> int:
-    """The point below which every change is settled: nothing still open can commit there."""
-    if unit.dialect == "postgresql":
-        xmin = sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot())
-        query = sa.select(sa.cast(sa.cast(xmin, sa.Text), sa.BigInteger))
-    else:
+    """The point below which every change is settled: nothing still open can commit there.
+
+    PostgreSQL: the oldest transaction still running in this database, else the snapshot's
+    xmax. Unlike the snapshot's xmin this ignores transactions of other databases on the same
+    server (which can never write these rows, but would hold an export back while they run).
+    The snapshot comes first: a transaction that gets its id after it is above its xmax.
+    SQLite: one writer at a time, committing in order — the counter's next value.
+    """
+    if unit.dialect != "postgresql":
         query = sa.select(change_counter.c.value + 1).where(change_counter.c.id == 1)
-    return int((await unit.execute(query)).scalar_one())
+        return int((await unit.execute(query)).scalar_one())
+    xmax = int((await unit.execute(_XMAX)).scalar_one())
+    running = [int(xid) for xid in (await unit.execute(_RUNNING_HERE)).scalars()]
+    epoch, low = divmod(xmax, 2**32)
+    # pg_stat_activity shows 32-bit ids: those above xmax's low half are of the epoch before.
+    full = [(epoch if xid < low else epoch - 1) * 2**32 + xid for xid in running]
+    return min([xmax, *full])
 
 
 async def begin(
