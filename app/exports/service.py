@@ -74,6 +74,12 @@ _RUNNING_HERE = sa.text(
 )
 
 
+def _signed_distance(xid32: int, xmax: int) -> int:
+    """How far a 32-bit transaction id lies from `xmax`, in PostgreSQL's circular order."""
+    distance = (xid32 - xmax) % 2**32
+    return distance - 2**32 if distance >= 2**31 else distance
+
+
 async def horizon(unit: Unit) -> int:
     """The point below which every change is settled: nothing still open can commit there.
 
@@ -88,9 +94,8 @@ async def horizon(unit: Unit) -> int:
         return int((await unit.execute(query)).scalar_one())
     xmax = int((await unit.execute(_XMAX)).scalar_one())
     running = [int(xid) for xid in (await unit.execute(_RUNNING_HERE)).scalars()]
-    epoch, low = divmod(xmax, 2**32)
-    # pg_stat_activity shows 32-bit ids: those above xmax's low half are of the epoch before.
-    full = [(epoch if xid < low else epoch - 1) * 2**32 + xid for xid in running]
+    # pg_stat_activity shows 32-bit ids; each is within 2^31 of xmax, on either side of it.
+    full = [xmax + _signed_distance(xid, xmax) for xid in running]
     return min([xmax, *full])
 
 
