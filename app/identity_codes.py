@@ -45,6 +45,8 @@ def fold(text: str) -> str:
 
 def fold_text(text: str) -> str:
     """`fold` but for case: how any identifier a person types is compared."""
+    if text.isascii():  # nothing to fold: ASCII is its own NFKC form, with no Cf or dashes
+        return text
     folded = []
     for character in unicodedata.normalize("NFKC", text):
         if unicodedata.category(character) == "Cf":

@@ -48,7 +48,11 @@ def _members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
-def _check(value: Any) -> None:
+def _check(text: str, value: Any) -> None:
+    if "\\" not in text and "\x00" not in text and text.count("{") + text.count("[") <= MAX_DEPTH:
+        # Nothing escaped (so no surrogate or NUL in any string) and too few brackets to nest
+        # deeper than allowed: nothing to look for. Most bodies end here.
+        return
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -80,7 +84,7 @@ def strict_loads(body: bytes | str) -> Any:
         )
     except RecursionError:
         raise NotIJSON(f"nested more than {MAX_DEPTH} levels deep") from None
-    _check(value)
+    _check(text, value)
     return value
 
 

@@ -50,12 +50,23 @@ def stop(process: "subprocess.Popen[bytes]") -> None:
 @contextmanager
 def service(url: str, port: int, output: IO[bytes] | None = None) -> Iterator[str]:
     """Migrate `url`, serve it with uvicorn on `port`, yield the base URL, stop at the end."""
+    with service_process(url, port, output) as (base, _):
+        yield base
+
+
+@contextmanager
+def service_process(
+    url: str, port: int, output: IO[bytes] | None = None, **settings: str
+) -> "Iterator[tuple[str, subprocess.Popen[bytes]]]":
+    """As `service`, also yielding the server's process (to watch its memory); `settings`
+    are further SEGMENTTI_* variables, e.g. max_import_bytes="4294967296"."""
     env = {
         **os.environ,
         "SEGMENTTI_DATABASE_URL": url,
         "SEGMENTTI_JWT_SECRET": SECRET,
         "SEGMENTTI_DATA_KEY": Fernet.generate_key().decode(),
         "SEGMENTTI_INDEX_KEY": "bench-index-key-bench-index-key-bench",
+        **{f"SEGMENTTI_{name.upper()}": value for name, value in settings.items()},
     }
     subprocess.run(
         [sys.executable, "-m", "alembic", "upgrade", "head"],
@@ -84,7 +95,7 @@ def service(url: str, port: int, output: IO[bytes] | None = None) -> Iterator[st
             time.sleep(0.1)
         else:
             raise RuntimeError("service did not become ready")
-        yield base
+        yield base, process
     finally:
         stop(process)
 

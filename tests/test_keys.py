@@ -2,6 +2,7 @@
 new keys while the service serves, and can be run again after an interruption."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -223,6 +224,50 @@ def test_a_rotation_moves_every_client_to_the_new_keys_and_can_be_run_again(
     assert (again.reencrypted, again.reindexed) == (0, 0)
     with pytest.raises(KeyMismatch, match="retired by a key rotation"):
         start(app_with(tmp_path, url))
+
+
+def test_an_import_during_a_rotation_finds_clients_under_either_key(
+    first: TestClient, tmp_path: Path, url: str, auth: Auth
+) -> None:
+    rotating = app_with(
+        tmp_path,
+        url,
+        data_key=NEW_DATA_KEY,
+        index_key=NEW_INDEX_KEY,
+        previous_data_key=DATA_KEY,
+        previous_index_key=INDEX_KEY,
+    )
+    lines = "".join(
+        json.dumps(
+            {
+                "client": {"hetu": person},
+                "model": "helsinki-2023",
+                "segment_code": 2,
+                "effective_at": "2024-02-01T10:00:00Z",
+                "recorded_by": "register",
+            }
+        )
+        + "\n"
+        for person in [*PEOPLE, hetu("131213", "-", 333)]
+    )
+    headers = {**auth(), "Content-Type": "application/x-ndjson"}
+    with TestClient(rotating, raise_server_exceptions=False) as during:
+        with pytest.raises(KeyboardInterrupt):
+            rotate_now(url, batch_size=2, stop_after=2)  # some clients moved, some not yet
+        refused = first.post("/v1/imports/segments", content=lines, headers=headers)
+        assert refused.status_code == 503, refused.text  # the stale instance registers no one
+
+        response = during.post("/v1/imports/segments", content=lines, headers=headers)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["imported"] == len(PEOPLE) + 1
+        for person in PEOPLE:
+            found = during.post("/v1/clients/lookup", json={"hetu": person}, headers=auth())
+            history = during.get(
+                f"/v1/clients/{found.json()['client_id']}/segment-history", headers=auth()
+            )
+            # The client's own assessment and the imported decision: one person, one client.
+            assert [i["source"] for i in history.json()["items"]] == ["import", "assessment"]
 
 
 def test_the_rotation_command_needs_the_previous_keys(tmp_path: Path, url: str) -> None:

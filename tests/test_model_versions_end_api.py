@@ -120,11 +120,6 @@ def test_after_the_end_a_later_version_in_force_classifies(ending: TestClient, a
     assert later.json()["model_version"] == "2025.1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a newer version's valid_until the registry falls back to the older, "
-    "open-ended helsinki-2023 2023.1 instead of refusing (ModelRegistry.in_force)",
-)
 def test_after_the_end_an_older_version_does_not_come_back_into_force(
     tmp_path: Path, database: TestDatabase, served: Serve, auth: Auth
 ) -> None:

@@ -59,14 +59,16 @@ def choose_version(
         if chosen is None:
             known = ", ".join(v.version for v in registry.get_versions(model_id))
             raise invalid("model_version", f"not a version of {model_id}; one of {known}")
-        if not chosen.in_force_on(day):
-            raise invalid("model_version", f"{model_id} {chosen.version} is {_validity(chosen)}")
+        if not registry.in_force_on(chosen, day):
+            raise invalid(
+                "model_version", f"{model_id} {chosen.version} is {_validity(registry, chosen)}"
+            )
         field = "model_version"
     else:
         in_force = registry.in_force(model_id, day)
         if in_force is None:
             spans = "; ".join(
-                f"{v.version} {_validity(v)}" for v in registry.get_versions(model_id)
+                f"{v.version} {_validity(registry, v)}" for v in registry.get_versions(model_id)
             )
             raise invalid("effective_at", f"no version of {model_id} is in force then ({spans})")
         chosen, field = in_force, "effective_at"
@@ -80,8 +82,13 @@ def choose_version(
     return chosen
 
 
-def _validity(version: ModelVersion) -> str:
-    until = f" until {version.valid_until.isoformat()}" if version.valid_until else ""
+def _validity(registry: ModelRegistry, version: ModelVersion) -> str:
+    """The version's span, and when a newer one took over by default."""
+    later = [v for v in registry.get_versions(version.id) if v.valid_from > version.valid_from]
+    end = version.valid_until
+    until = f" until {end.isoformat()}" if end else ""
+    if later and (end is None or end >= later[0].valid_from):
+        until += f" (by default {later[0].version} from {later[0].valid_from.isoformat()})"
     return f"in force from {version.valid_from.isoformat()}{until}"
 
 

@@ -56,6 +56,10 @@ class IdentityProtector:
         self.data_check = self.configured[DATA_KEY]
         self.index_check = self.configured[INDEX_KEY]
 
+    @property
+    def holds_previous_index_key(self) -> bool:
+        return len(self._index_keys) > 1
+
     def holds(self, name: str, check: str) -> bool:
         return check in (self._fernets if name == DATA_KEY else self._index_keys)
 

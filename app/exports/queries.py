@@ -69,17 +69,26 @@ def born_by(day: date, min_age: int) -> date:
         return day.replace(year=day.year - min_age, day=28)
 
 
-def _consent(client_id: Any, horizon: int, at: Any = None) -> sa.ScalarSelect[Any]:
-    """The health-register consent in force (at `at`, or now) among events below `horizon`."""
-    event = consent_event.alias("event")
-    query = sa.select(event.c.given).where(
-        event.c.client_id == client_id,
-        event.c.register_name == HEALTH,
-        event.c.change_tx < horizon,
+def _consent_periods(policy: Policy, horizon: int, clients: Any | None, name: str) -> sa.CTE:
+    """Each health-register consent event below `horizon` and how long it held: from its `at`
+    until the next event's (NULL: in force now). Events at the same time: the later recorded
+    holds. One pass over the events, joined to the decisions below — never a lookup per row."""
+    order = (consent_event.c.at, consent_event.c.recorded_at, consent_event.c.id)
+    query = sa.select(
+        consent_event.c.client_id,
+        consent_event.c.given,
+        consent_event.c.at.label("since"),
+        sa.func.lead(consent_event.c.at)
+        .over(partition_by=consent_event.c.client_id, order_by=order)
+        .label("until"),
+    ).where(
+        consent_event.c.tenant == policy.tenant,
+        consent_event.c.register_name == HEALTH,
+        consent_event.c.change_tx < horizon,
     )
-    if at is not None:
-        query = query.where(event.c.at <= at)
-    return query.order_by(event.c.at.desc(), event.c.recorded_at.desc()).limit(1).scalar_subquery()
+    if clients is not None:
+        query = query.where(consent_event.c.client_id.in_(clients))
+    return query.cte(name)
 
 
 def _retracted(horizon: int) -> sa.Exists:
@@ -112,22 +121,41 @@ def _by_numbering(policy: Policy, field: str) -> sa.ColumnElement[Any]:
     return sa.case(*cases, else_=None) if cases else sa.null()
 
 
-def exportable(policy: Policy, horizon: int, day: date) -> sa.ColumnElement[bool]:
-    """Whether a decision (joined with its client) is exportable at `horizon` on `day`."""
-    given_then = _consent(assessment.c.client_id, horizon, assessment.c.effective_at)
-    given_now = _consent(assessment.c.client_id, horizon)
+def exportable(
+    query: sa.Select[Any],
+    policy: Policy,
+    horizon: int,
+    day: date,
+    *,
+    clients: Any | None = None,
+    name: str = "consent_now",
+) -> sa.Select[Any]:
+    """`query` (over `assessment` joined with `client`) narrowed to the decisions exportable
+    at `horizon` on `day`; `clients` (ids, or a select of them) narrows it further."""
+    periods = _consent_periods(policy, horizon, clients, name)
+    then, now = periods.alias(f"{name}_then"), periods.alias(f"{name}_latest")
     conditions = [
+        assessment.c.tenant == policy.tenant,
         assessment.c.change_tx < horizon,
         ~_retracted(horizon),
         _numbered(policy),
-        # No consent recorded is no consent: never NULL, so that states compare.
-        sa.func.coalesce(given_then, sa.false()) == sa.true(),
-        sa.func.coalesce(given_now, sa.false()) == sa.true(),
     ]
+    if clients is not None:
+        conditions.append(assessment.c.client_id.in_(clients))
     if policy.min_age is not None:
         conditions.append(client.c.birth_date.is_not(None))
         conditions.append(client.c.birth_date <= born_by(day, policy.min_age))
-    return sa.and_(*conditions)
+    # No consent recorded is no consent: a decision without a period in force is left out.
+    given_then = sa.and_(
+        then.c.client_id == assessment.c.client_id,
+        then.c.given.is_(True),
+        then.c.since <= assessment.c.effective_at,
+        sa.or_(then.c.until.is_(None), assessment.c.effective_at < then.c.until),
+    )
+    given_now = sa.and_(
+        now.c.client_id == assessment.c.client_id, now.c.given.is_(True), now.c.until.is_(None)
+    )
+    return query.join(then, given_then).join(now, given_now).where(*conditions)
 
 
 def _changed_clients(policy: Policy, window: Window) -> sa.CompoundSelect[Any]:
@@ -170,24 +198,10 @@ def records(
 
     `clients` narrows it to some clients (the access log's account of one client).
     """
-    now = exportable(policy, window.until_tx, window.until_day)
-    status: sa.ColumnElement[str]
-    if window.full:
-        status = sa.literal("active")
-        condition = now
-    else:
-        assert window.since_day is not None
-        before = exportable(policy, window.since_tx, window.since_day)
-        status = sa.case(
-            (now, "active"), (_retracted(window.until_tx), "retracted"), else_="withdrawn"
-        )
-        condition = sa.and_(
-            assessment.c.client_id.in_(_changed_clients(policy, window)),
-            assessment.c.change_tx < window.until_tx,
-            now != before,
-        )
-    query = (
-        sa.select(
+    decisions = assessment.join(client, client.c.id == assessment.c.client_id)
+
+    def columns(status: sa.ColumnElement[str]) -> sa.Select[Any]:
+        return sa.select(
             assessment.c.client_id,
             (client.c.hetu_encrypted if with_identity else sa.null()).label("hetu_encrypted"),
             _by_numbering(policy, "register_code").label("segment_code"),
@@ -201,13 +215,37 @@ def records(
             status.label("status"),
             assessment.c.source,
             assessment.c.decided_code.label("code"),
+        ).select_from(decisions)
+
+    if window.full:
+        return exportable(
+            columns(sa.literal("active")),
+            policy,
+            window.until_tx,
+            window.until_day,
+            clients=clients,
         )
-        .select_from(assessment.join(client, client.c.id == assessment.c.client_id))
-        .where(assessment.c.tenant == policy.tenant, condition)
-    )
+    assert window.since_day is not None
+    changed: Any = _changed_clients(policy, window)
     if clients is not None:
-        query = query.where(assessment.c.client_id.in_(list(clients)))
-    return query
+        listed = changed.subquery()
+        changed = sa.select(listed.c[0]).where(listed.c[0].in_(clients))
+    ids = sa.select(assessment.c.id).select_from(decisions)
+    now = assessment.c.id.in_(
+        exportable(ids, policy, window.until_tx, window.until_day, clients=changed)
+    )
+    before = assessment.c.id.in_(
+        exportable(
+            ids, policy, window.since_tx, window.since_day, clients=changed, name="consent_before"
+        )
+    )
+    status = sa.case((now, "active"), (_retracted(window.until_tx), "retracted"), else_="withdrawn")
+    return columns(status).where(
+        assessment.c.tenant == policy.tenant,
+        assessment.c.client_id.in_(changed),
+        assessment.c.change_tx < window.until_tx,
+        now != before,
+    )
 
 
 def consents(policy: Policy, horizon: int, client_ids: sa.Select[Any]) -> sa.Select[Any]:

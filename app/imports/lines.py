@@ -4,23 +4,34 @@ Everything is decided here, per line, before anything is written: the identity n
 and protected (encrypted, blind-indexed under every key held), the model version, the
 segment. A line that fails gives its problems with the line number; a file with any failing
 line writes nothing.
+
+A register's lines come client by client, so an import's checker remembers the last few
+thousand clients it has seen: a client's tenth decision costs no second validation,
+encryption or index. The memory is the import's own and bounded.
 """
 
+import hashlib
+import hmac
+import os
+import typing
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.catalog.service import choose_version
-from app.clients.identity import IdentityProtector
+from app.clients.identity import Identity, IdentityProtector
 from app.errors import FieldError, SegmenttiError, field_errors_from_pydantic
 from app.imports.schemas import ImportLine
 from app.segmentation.registry import ModelRegistry
 from app.strict_json import strict_loads
 from app.tenants import Tenant
+
+CLIENTS_REMEMBERED = 4096
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ class Staged:
     recorded_by: str
     consent_given: bool | None
     consent_at: datetime | None
-    consent_id: uuid.UUID
+    consent_id: uuid.UUID | None
 
 
 COLUMNS = tuple(Staged.__dataclass_fields__)
@@ -59,72 +70,164 @@ def _decided_code(registry: ModelRegistry, model_id: str, version: str, code: in
     return code if model.segment_by_code(code) is not None else None
 
 
-def stage(
-    number: int,
-    raw: bytes,
-    *,
-    tenant: Tenant,
-    protector: IdentityProtector,
-    now: datetime,
-) -> Staged | list[FieldError]:
-    """The staged row of line `number`, or what is wrong with it (fields named per line)."""
-    where = f"lines[{number}]"
-    try:
-        line = ImportLine.model_validate(strict_loads(raw))
-    except ValueError as exc:  # JSONDecodeError too
-        if isinstance(exc, ValidationError):
-            return [
-                FieldError(f"{where}.{e.field}" if e.field != "body" else where, e.message)
-                for e in field_errors_from_pydantic(exc.errors())
-            ]
-        reason = exc.msg if hasattr(exc, "msg") else "not valid JSON"
-        return [FieldError(where, f"not I-JSON: {reason}")]
-    problems = []
-    if line.effective_at > now:
-        problems.append(FieldError(f"{where}.effective_at", "must not be in the future"))
-    if line.consent and line.consent.at and line.consent.at > now:
-        problems.append(FieldError(f"{where}.consent.at", "must not be in the future"))
-    registry = tenant.registry
-    try:
-        version = choose_version(
-            registry, tenant, line.model, line.model_version, line.effective_at
+@dataclass(frozen=True)
+class Protected:
+    """A client as the staging table holds it: no identity code in clear."""
+
+    identity_kind: str
+    index_a: str
+    index_b: str | None
+    hetu_encrypted: str | None
+    external_system: str | None
+    external_value: str | None
+    birth_date: date | None
+    new_client_id: uuid.UUID
+    log_id: uuid.UUID
+
+
+def _member_names(model: type[BaseModel]) -> set[str]:
+    names = set()
+    for name, field in model.model_fields.items():
+        names.add(name)
+        for kind in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                names |= _member_names(kind)
+    return names
+
+
+# Every member name an import line can hold, as its text shows it.
+_QUOTED_NAMES = tuple(f'"{name}"'.encode() for name in sorted(_member_names(ImportLine)))
+
+
+def _plain(raw: bytes) -> bool:
+    """Whether a line can be validated straight from its text: no \\u escape (which could
+    hide a NUL or a lone surrogate) and no member name twice (pydantic's parser would keep
+    the last one silently). Any other line takes the strict path (app/strict_json.py)."""
+    return b"\\u" not in raw and all(raw.count(name) <= 1 for name in _QUOTED_NAMES)
+
+
+def _problems(where: str, exc: ValidationError) -> list[FieldError]:
+    return [
+        FieldError(f"{where}.{e.field}" if e.field != "body" else where, e.message)
+        for e in field_errors_from_pydantic(exc.errors())
+    ]
+
+
+class LineChecker:
+    """Checks one import's lines in turn; see the module's docstring."""
+
+    def __init__(self, tenant: Tenant, protector: IdentityProtector, now: datetime) -> None:
+        self.tenant, self.protector, self.now = tenant, protector, now
+        self._clients: OrderedDict[Identity, Protected] = OrderedDict()
+        # A client's new id (should it be new) and its access-log line's id are derived from
+        # its index under this import's own secret: the same whichever line brings it, and
+        # whether or not it is still remembered here.
+        self._secret = os.urandom(32)
+
+    def _derived(self, purpose: bytes, index: str) -> uuid.UUID:
+        digest = hmac.new(self._secret, purpose + index.encode(), hashlib.sha256).digest()
+        return uuid.UUID(bytes=digest[:16], version=4)
+
+    def _client(self, identity: Identity) -> Protected:
+        known = self._clients.get(identity)
+        if known is not None:
+            self._clients.move_to_end(identity)
+            return known
+        protector, tenant = self.protector, self.tenant.id
+        write_index = protector.index(tenant, identity)
+        protected = Protected(
+            identity_kind=identity.kind,
+            index_a=write_index,
+            index_b=next(
+                (i for i in protector.indexes(tenant, identity) if i != write_index), None
+            ),
+            hetu_encrypted=protector.encrypt(identity.hetu) if identity.hetu else None,
+            external_system=identity.external_system,
+            external_value=identity.external_value,
+            birth_date=identity.birth_date,
+            new_client_id=self._derived(b"client\x1f", write_index),
+            log_id=self._derived(b"log\x1f", write_index),
         )
-    except SegmenttiError as exc:
-        problems.extend(FieldError(f"{where}.{e.field}", e.message) for e in exc.errors)
-        return problems
-    code = _decided_code(registry, version.id, version.version, line.segment_code)
-    if code is None:
-        numbers = [str(s.register_code or s.code) for s in version.segments]
-        problems.append(
-            FieldError(f"{where}.segment_code", f"expected one of {', '.join(numbers)}")
+        self._clients[identity] = protected
+        if len(self._clients) > CLIENTS_REMEMBERED:
+            self._clients.popitem(last=False)
+        return protected
+
+    def check(self, number: int, raw: bytes) -> "Staged | list[FieldError]":
+        """The staged row of line `number`, or what is wrong with it (fields named per line).
+
+        A good line is read straight from its text; a line with any problem is read again
+        the strict way, so that its problems are told exactly as for any request."""
+        if _plain(raw):
+            try:
+                line = ImportLine.model_validate_json(raw)
+            except ValidationError:
+                pass
+            else:
+                staged = self._stage(number, line)
+                if isinstance(staged, Staged):
+                    return staged
+        return self._check_strictly(number, raw)
+
+    def _check_strictly(self, number: int, raw: bytes) -> "Staged | list[FieldError]":
+        where = f"lines[{number}]"
+        try:
+            parsed = strict_loads(raw)
+        except ValueError as exc:  # JSONDecodeError
+            reason = exc.msg if hasattr(exc, "msg") else "not valid JSON"
+            return [FieldError(where, f"not I-JSON: {reason}")]
+        try:
+            line = ImportLine.model_validate(parsed)
+        except ValidationError as exc:
+            return _problems(where, exc)
+        return self._stage(number, line)
+
+    def _stage(self, number: int, line: ImportLine) -> "Staged | list[FieldError]":
+        where = f"lines[{number}]"
+        problems: list[FieldError] = []
+        if line.effective_at > self.now:
+            problems.append(FieldError(f"{where}.effective_at", "must not be in the future"))
+        if line.consent and line.consent.at and line.consent.at > self.now:
+            problems.append(FieldError(f"{where}.consent.at", "must not be in the future"))
+        registry = self.tenant.registry
+        try:
+            version = choose_version(
+                registry, self.tenant, line.model, line.model_version, line.effective_at
+            )
+        except SegmenttiError as exc:
+            problems.extend(FieldError(f"{where}.{e.field}", e.message) for e in exc.errors)
+            return problems
+        code = _decided_code(registry, version.id, version.version, line.segment_code)
+        if code is None:
+            numbers = [str(s.register_code or s.code) for s in version.segments]
+            problems.append(
+                FieldError(f"{where}.segment_code", f"expected one of {', '.join(numbers)}")
+            )
+        if problems:
+            return problems
+        assert code is not None
+        client = self._client(line.client.identity())
+        return Staged(
+            line=number,
+            assessment_id=uuid.uuid4(),
+            new_client_id=client.new_client_id,
+            log_id=client.log_id,
+            identity_kind=client.identity_kind,
+            index_a=client.index_a,
+            index_b=client.index_b,
+            hetu_encrypted=client.hetu_encrypted,
+            external_system=client.external_system,
+            external_value=client.external_value,
+            birth_date=client.birth_date,
+            model_id=version.id,
+            model_version=version.version,
+            decided_code=code,
+            effective_at=line.effective_at,
+            recorded_by=line.recorded_by,
+            consent_given=line.consent.health_register if line.consent else None,
+            consent_at=(line.consent.at or line.effective_at) if line.consent else None,
+            consent_id=uuid.uuid4() if line.consent else None,
         )
-    if problems:
-        return problems
-    assert code is not None
-    identity = line.client.identity()
-    indexes = protector.indexes(tenant.id, identity)
-    write_index = protector.index(tenant.id, identity)
-    return Staged(
-        line=number,
-        assessment_id=uuid.uuid4(),
-        new_client_id=uuid.uuid4(),
-        log_id=uuid.uuid4(),
-        identity_kind=identity.kind,
-        index_a=write_index,
-        index_b=next((i for i in indexes if i != write_index), None),
-        hetu_encrypted=protector.encrypt(identity.hetu) if identity.hetu else None,
-        external_system=identity.external_system,
-        external_value=identity.external_value,
-        birth_date=identity.birth_date,
-        model_id=version.id,
-        model_version=version.version,
-        decided_code=code,
-        effective_at=line.effective_at,
-        recorded_by=line.recorded_by,
-        consent_given=line.consent.health_register if line.consent else None,
-        consent_at=(line.consent.at or line.effective_at) if line.consent else None,
-        consent_id=uuid.uuid4(),
-    )
 
 
 def as_row(staged: Staged) -> Mapping[str, Any]:

@@ -1,11 +1,13 @@
 """The import's SQL: a staging table, then every write set-based, in the import's transaction.
 
-Checked lines go to a temporary table (PostgreSQL: `COPY`, SQLite: batched inserts). When the
-whole file has been read and every line is good, a handful of statements write it: the new
-clients, the decisions not imported before (each client's sequence numbers handed out at once,
-which locks the client's row like any other writer), their consent events and one access-log
-line per client. A decision already imported — same client, time, model, segment and
-recorder — is left as it is, so importing the same lines again changes nothing.
+Checked lines go to a temporary table (PostgreSQL: `COPY`, SQLite: batched inserts) a chunk
+at a time, and each chunk is written with a handful of statements while the next is being
+read and checked: the decisions not imported before (each client's sequence numbers handed
+out at once, which locks the client's row like any other writer), the clients they bring
+that are new, their consent events. When the whole file is in, one access-log line per
+client. A decision already imported — same client, time, model, segment and recorder — is
+left as it is, so importing the same lines again changes nothing; a line repeated in a later
+chunk finds the earlier one, as the transaction sees its own writes.
 """
 
 from collections.abc import Sequence
@@ -20,11 +22,15 @@ from app.audit.models import access_log
 from app.auth import Principal
 from app.clients.identity import IdentityProtector
 from app.clients.models import client
+from app.clients.service import KeysRotated
 from app.consents.models import consent_event
 from app.db import JSONDocument, Unit, UTCDateTime
+from app.errors import Conflict
 from app.imports.lines import COLUMNS, Staged, as_record, as_row
 from app.keyring import service as keyring
 
+# A temporary table's statistics are never gathered by autovacuum; these are gathered by hand
+# once a chunk is in, so that the planner sees tens of thousands of rows, not a guess.
 _temporary = sa.MetaData()
 line = sa.Table(
     "import_line",
@@ -56,7 +62,8 @@ new = sa.Table(
     _temporary,
     sa.Column("line", sa.Integer, primary_key=True),
     sa.Column("assessment_id", sa.Uuid),
-    sa.Column("client_id", sa.Uuid, index=True),
+    sa.Column("client_id", sa.Uuid),
+    sa.Column("is_new", sa.Boolean),
     sa.Column("log_id", sa.Uuid),
     sa.Column("model_id", sa.String(64)),
     sa.Column("model_version", sa.String(32)),
@@ -74,15 +81,29 @@ counts = sa.Table(
     "import_count",
     _temporary,
     sa.Column("client_id", sa.Uuid, primary_key=True),
+    sa.Column("is_new", sa.Boolean),
     sa.Column("n", sa.Integer),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
+# Every client the import wrote for, across chunks: one access-log line each at the end.
+touched = sa.Table(
+    "import_client",
+    _temporary,
+    sa.Column("client_id", sa.Uuid, primary_key=True),
+    sa.Column("log_id", sa.Uuid),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+PER_CHUNK = (line, new, counts)
 assert tuple(c.name for c in line.columns) == COLUMNS
 
 
 async def create(unit: Unit) -> None:
-    for table in (line, new, counts):
+    if unit.dialect == "postgresql":
+        # Sorts and hashes of a chunk stay in memory (the server's, for this transaction).
+        await unit.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    for table in (*PER_CHUNK, touched):
         await unit.execute(sa.text(f"DROP TABLE IF EXISTS {table.name}"))
         await unit.execute(sa.schema.CreateTable(table))
         for index in table.indexes:
@@ -99,68 +120,38 @@ async def add(unit: Unit, batch: Sequence[Staged]) -> None:
         await unit.execute(sa.insert(line), [as_row(s) for s in batch])
 
 
-def _insert(unit: Unit) -> Any:
-    return postgresql.insert if unit.dialect == "postgresql" else sqlite.insert
+async def _analyze(unit: Unit, *tables: sa.Table) -> None:
+    if unit.dialect == "postgresql":
+        await unit.execute(sa.text(f"ANALYZE {', '.join(t.name for t in tables)}"))
 
 
-async def _new_clients(
-    unit: Unit, principal: Principal, protector: IdentityProtector, now: datetime
-) -> None:
-    first_line = sa.select(sa.func.min(line.c.line)).group_by(line.c.index_a)
-    known = sa.exists().where(
-        client.c.tenant == principal.org,
-        client.c.identity_index.in_([line.c.index_a, sa.func.coalesce(line.c.index_b, "")]),
-    )
-    rows = sa.select(
-        line.c.new_client_id,
-        sa.literal(principal.org),
-        line.c.identity_kind,
-        line.c.index_a,
-        line.c.hetu_encrypted,
-        line.c.external_system,
-        line.c.external_value,
-        sa.literal(now, UTCDateTime),
-        sa.literal(principal.sub),
-        line.c.birth_date,
-        sa.literal(0),
-    ).where(line.c.line.in_(first_line), ~known, keyring.written_with_current_keys(protector))
-    names = [
-        "id", "tenant", "identity_kind", "identity_index", "hetu_encrypted", "external_system",
-        "external_value", "created_at", "created_by", "birth_date", "last_sequence",
-    ]  # fmt: skip
-    await unit.execute(
-        _insert(unit)(client)
-        .from_select(names, rows)
-        .on_conflict_do_nothing(index_elements=["tenant", "identity_index"])
-    )
+async def _analyze_staged(unit: Unit) -> None:
+    """The staged chunk's size and the spread of the columns it is joined on."""
+    if unit.dialect == "postgresql":
+        await unit.execute(sa.text(f"ANALYZE {line.name} (line, index_a, new_client_id)"))
 
 
-def _client_by(found: sa.Alias, tenant: str, index: sa.Column[Any]) -> sa.ColumnElement[bool]:
-    return sa.and_(found.c.tenant == tenant, found.c.identity_index == index)
-
-
-async def _resolve(unit: Unit, principal: Principal) -> int:
-    """Fill `import_new` with the lines not imported before, each with its client; returns
-    how many lines found no client (their keys were rotated away meanwhile)."""
+async def _resolve(unit: Unit, principal: Principal, previous_index: bool) -> None:
+    """Fill `import_new` with the chunk's lines not imported before, each with its client: a
+    known one, or the id its lines bring for a new one. `previous_index`: some lines carry
+    an index under a previous key too (a key rotation is under way)."""
     by_a, by_b = client.alias("by_a"), client.alias("by_b")
+    found = sa.and_(by_a.c.tenant == principal.org, by_a.c.identity_index == line.c.index_a)
+    joined = line.outerjoin(by_a, found)
+    known: list[sa.ColumnElement[Any]] = [by_a.c.id]
+    if previous_index:
+        found = sa.and_(by_b.c.tenant == principal.org, by_b.c.identity_index == line.c.index_b)
+        joined = joined.outerjoin(by_b, found)
+        known.append(by_b.c.id)
     resolved = (
-        sa.select(line, sa.func.coalesce(by_a.c.id, by_b.c.id).label("client_id"))
-        .select_from(
-            line.outerjoin(
-                by_a,
-                sa.and_(by_a.c.tenant == principal.org, by_a.c.identity_index == line.c.index_a),
-            ).outerjoin(
-                by_b,
-                sa.and_(by_b.c.tenant == principal.org, by_b.c.identity_index == line.c.index_b),
-            )
+        sa.select(
+            line,
+            sa.func.coalesce(*known, line.c.new_client_id).label("client_id"),
+            sa.and_(*(id_.is_(None) for id_ in known)).label("is_new"),
         )
+        .select_from(joined)
         .subquery("resolved")
     )
-    unresolved = (
-        await unit.execute(sa.select(sa.func.count()).where(resolved.c.client_id.is_(None)))
-    ).scalar_one()
-    if unresolved:
-        return int(unresolved)
     natural = (
         resolved.c.client_id,
         resolved.c.effective_at,
@@ -187,33 +178,88 @@ async def _resolve(unit: Unit, principal: Principal) -> int:
         sa.insert(new).from_select(
             [*columns, "rank"],
             sa.select(*(resolved.c[name] for name in columns), rank).where(
-                resolved.c.line.in_(first_of_each), ~imported_before
+                resolved.c.line.in_(first_of_each),
+                # Only a known client can have decisions imported before.
+                sa.or_(resolved.c.is_new, ~imported_before),
             ),
         )
     )
-    return 0
 
 
-async def apply(
-    unit: Unit, *, principal: Principal, protector: IdentityProtector, now: datetime
-) -> int | None:
-    """Write the staged lines; the number of decisions written, or None if this process's
-    keys were rotated away (no client could be registered)."""
-    await _new_clients(unit, principal, protector, now)
-    if await _resolve(unit, principal):
-        return None
-    await unit.execute(
-        sa.insert(counts).from_select(
-            ["client_id", "n"],
-            sa.select(new.c.client_id, sa.func.count()).group_by(new.c.client_id),
+async def _new_clients(
+    unit: Unit, principal: Principal, protector: IdentityProtector, now: datetime
+) -> None:
+    """Register the chunk's new clients, each with the sequence numbers its decisions take."""
+    expected = (
+        await unit.execute(sa.select(sa.func.count()).where(counts.c.is_new.is_(True)))
+    ).scalar_one()
+    if not expected:
+        return
+    rows = (
+        sa.select(
+            line.c.new_client_id,
+            sa.literal(principal.org),
+            line.c.identity_kind,
+            line.c.index_a,
+            line.c.hetu_encrypted,
+            line.c.external_system,
+            line.c.external_value,
+            sa.literal(now, UTCDateTime),
+            sa.literal(principal.sub),
+            line.c.birth_date,
+            counts.c.n,
+        )
+        .join(counts, counts.c.client_id == line.c.new_client_id)
+        .where(
+            line.c.line.in_(sa.select(sa.func.min(line.c.line)).group_by(line.c.new_client_id)),
+            counts.c.is_new.is_(True),
+            keyring.written_with_current_keys(protector),
         )
     )
+    names = [
+        "id", "tenant", "identity_kind", "identity_index", "hetu_encrypted", "external_system",
+        "external_value", "created_at", "created_by", "birth_date", "last_sequence",
+    ]  # fmt: skip
+    insert: Any = (
+        postgresql.insert(client) if unit.dialect == "postgresql" else sqlite.insert(client)
+    )
+    inserted = await unit.execute(
+        insert.from_select(names, rows).on_conflict_do_nothing(
+            index_elements=["tenant", "identity_index"]
+        )
+    )
+    if inserted.rowcount == expected:
+        return
+    if not await keyring.holds_current(unit, protector):
+        raise KeysRotated()
+    raise Conflict(
+        "Some of these clients were registered by another request while the import ran. "
+        "Nothing was imported; send the file again (lines imported before are skipped)."
+    )
+
+
+async def apply_chunk(
+    unit: Unit, *, principal: Principal, protector: IdentityProtector, now: datetime
+) -> int:
+    """Write the staged chunk, then empty the staging tables; the decisions written."""
+    await _analyze_staged(unit)
+    await _resolve(unit, principal, protector.holds_previous_index_key)
+    await unit.execute(
+        sa.insert(counts).from_select(
+            ["client_id", "is_new", "n"],
+            sa.select(new.c.client_id, new.c.is_new, sa.func.count()).group_by(
+                new.c.client_id, new.c.is_new
+            ),
+        )
+    )
+    await _new_clients(unit, principal, protector, now)
     await unit.execute(
         sa.update(client)
         .values(last_sequence=client.c.last_sequence + counts.c.n)
-        .where(client.c.id == counts.c.client_id)
+        .where(client.c.id == counts.c.client_id, counts.c.is_new.is_(False))
     )
     stamp = await unit.change_stamp()
+    stamped = sa.literal(stamp) if isinstance(stamp, int) else stamp
     empty = sa.literal({}, JSONDocument)
     decisions = (
         sa.select(
@@ -232,7 +278,7 @@ async def apply(
             sa.literal(now, UTCDateTime),
             new.c.recorded_by,
             sa.literal("import"),
-            sa.literal(stamp) if isinstance(stamp, int) else stamp,
+            stamped,
         )
         .join(counts, counts.c.client_id == new.c.client_id)
         .join(client, client.c.id == new.c.client_id)
@@ -254,40 +300,51 @@ async def apply(
         new.c.recorded_by,
         sa.literal("import"),
         new.c.assessment_id,
-        sa.literal(stamp) if isinstance(stamp, int) else stamp,
+        stamped,
     ).where(new.c.consent_given.is_not(None))
+    names = [
+        "id", "tenant", "client_id", "register_name", "given", "at", "recorded_at",
+        "recorded_by", "source", "assessment_id", "change_tx",
+    ]  # fmt: skip
+    await unit.execute(sa.insert(consent_event).from_select(names, consents))
+    first_per_client = sa.select(sa.func.min(new.c.line)).group_by(new.c.client_id)
+    not_yet = ~sa.exists().where(touched.c.client_id == new.c.client_id)
     await unit.execute(
-        sa.insert(consent_event).from_select(
-            [
-                "id",
-                "tenant",
-                "client_id",
-                "register_name",
-                "given",
-                "at",
-                "recorded_at",
-                "recorded_by",
-                "source",
-                "assessment_id",
-                "change_tx",
-            ],
-            consents,
+        sa.insert(touched).from_select(
+            ["client_id", "log_id"],
+            sa.select(new.c.client_id, new.c.log_id).where(
+                new.c.line.in_(first_per_client), not_yet
+            ),
         )
     )
-    first_per_client = sa.select(sa.func.min(new.c.line)).group_by(new.c.client_id)
+    for table in PER_CHUNK:
+        await unit.execute(
+            sa.text(f"TRUNCATE {table.name}") if unit.dialect == "postgresql" else sa.delete(table)
+        )
+    return int(written.rowcount)
+
+
+async def finish(unit: Unit, *, principal: Principal, now: datetime, written: int) -> None:
+    """One access-log line for each client the import wrote for; fresh planner statistics
+    after a large import (autovacuum would gather them only a while later, and the first
+    export usually follows at once)."""
     logged = sa.select(
-        new.c.log_id,
+        touched.c.log_id,
         sa.literal(principal.org),
         sa.literal(now, UTCDateTime),
         sa.literal(principal.sub),
-        new.c.client_id,
+        touched.c.client_id,
         sa.literal(principal.operation),
         sa.literal(principal.purpose, sa.String(200)),
         sa.literal("ok"),
-    ).where(new.c.line.in_(first_per_client))
+    )
     await unit.execute(
         sa.insert(access_log).from_select(
             ["id", "tenant", "at", "actor", "client_id", "operation", "purpose", "outcome"], logged
         )
     )
-    return int(written.rowcount)
+    if written >= LARGE:
+        await _analyze(unit, client, assessment, consent_event)
+
+
+LARGE = 10_000

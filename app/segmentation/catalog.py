@@ -106,8 +106,5 @@ class ModelVersion:
     def segment_by_key(self, key: str) -> Segment | None:
         return next((s for s in self.segments if s.key == key), None)
 
-    def in_force_on(self, day: date) -> bool:
-        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
-
     def withdrawn_at(self, day: date) -> bool:
         return self.withdrawn_on is not None and day >= self.withdrawn_on

@@ -24,10 +24,18 @@ class ModelRegistry:
     def version(self, model_id: str, version: str) -> ModelVersion | None:
         return next((m for m in self.get_versions(model_id) if m.version == version), None)
 
+    @staticmethod
+    def in_force_on(version: ModelVersion, day: date) -> bool:
+        """Whether `day` is within the version's own span (a pinned version may be used then)."""
+        until = version.valid_until
+        return version.valid_from <= day and (until is None or day <= until)
+
     def in_force(self, model_id: str, day: date) -> ModelVersion | None:
-        """The newest version in force on `day` (from its `valid_from`, until its end)."""
-        candidates = [m for m in self.get_versions(model_id) if m.in_force_on(day)]
-        return candidates[-1] if candidates else None
+        """The version in force on `day` when none is pinned: the newest that has begun by
+        then, unless it has ended. An older version never comes back into force when a
+        newer one ends; only pinning it (within its own span) uses it."""
+        begun = [m for m in self.get_versions(model_id) if m.valid_from <= day]
+        return begun[-1] if begun and self.in_force_on(begun[-1], day) else None
 
     def latest(self, model_id: str) -> ModelVersion | None:
         versions = self.get_versions(model_id)

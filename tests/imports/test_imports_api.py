@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.imports import service as import_service
 from app.main import create_app
 from tests.conftest import Auth, make_settings
 from tests.helpers import helsinki_assessment, hetu
@@ -301,3 +302,44 @@ def test_an_import_has_its_own_body_limit(small_limits: TestClient, auth: Auth) 
     assert (
         small_limits.post("/v1/assessments", json=big_assessment, headers=auth()).status_code == 413
     )
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of three lines, staged two at a time: a file of a few lines crosses several."""
+    monkeypatch.setattr(import_service, "CHUNK", 3)
+    monkeypatch.setattr(import_service, "BATCH", 2)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_file_written_in_chunks_is_one_import(client: TestClient, auth: Auth) -> None:
+    days = [f"2024-0{month}-01T09:00:00Z" for month in range(1, 8)]
+    body = ndjson(
+        *(entry(effective_at=day, segment_code=1 + i % 4) for i, day in enumerate(days)),
+        entry(effective_at=days[0], segment_code=1),  # the first line again, in a later chunk
+        entry(OTHER),
+    )
+
+    response = post_import(client, auth, body)
+
+    assert response.json() == {"imported": 8, "lines": 9}
+    client_id = client_id_of(client, auth, PERSON)
+    assert client_id
+    items = history(client, auth, client_id)
+    assert [i["effective_at"][:10] for i in items] == [day[:10] for day in days]
+    log = client.get(f"/v1/clients/{client_id}/access-log", headers=auth()).json()["items"]
+    assert [line["operation"] for line in log].count("import_segments") == 1
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_bad_line_after_chunks_were_written_still_writes_nothing(
+    client: TestClient, auth: Auth
+) -> None:
+    days = [f"2024-0{month}-01T09:00:00Z" for month in range(1, 8)]
+    body = ndjson(*(entry(effective_at=day) for day in days), entry(OTHER, segment_code=0))
+
+    response = post_import(client, auth, body)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["lines[8].segment_code"]
+    assert client_id_of(client, auth, PERSON) is None
