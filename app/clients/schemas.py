@@ -2,11 +2,21 @@
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app import identity_codes
 from app.clients.identity import Identity
 from app.schemas import RequestBody, text_problem
+
+# The validation context's key for a memo of identity codes already checked (app/imports/).
+HETU_MEMO = "hetu_memo"
 
 
 def _identifier(value: str) -> str:
@@ -64,11 +74,18 @@ class ClientIdentity(RequestBody):
 
     @field_validator("hetu")
     @classmethod
-    def _valid_hetu(cls, value: str | None) -> str | None:
+    def _valid_hetu(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        code = identity_codes.normalise(value)
-        problem = identity_codes.problem(code)
+        # A bulk reader may pass a memo (value → normalised code, problem) as the context.
+        memo = info.context.get(HETU_MEMO) if isinstance(info.context, dict) else None
+        known = memo.get(value) if memo is not None else None
+        if known is None:
+            code = identity_codes.normalise(value)
+            known = code, identity_codes.problem(code)
+            if memo is not None:
+                memo[value] = known
+        code, problem = known
         if problem:
             raise ValueError(problem)
         return code

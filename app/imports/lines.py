@@ -13,29 +13,30 @@ encryption or index. The memory is the import's own and bounded.
 import hashlib
 import hmac
 import os
+import re
 import typing
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
-from app.catalog.service import choose_version
+from app.catalog.service import FINLAND, choose_version
 from app.clients.identity import Identity, IdentityProtector
+from app.clients.schemas import HETU_MEMO
 from app.errors import FieldError, SegmenttiError, field_errors_from_pydantic
 from app.imports.schemas import ImportLine
-from app.segmentation.registry import ModelRegistry
+from app.segmentation.catalog import ModelVersion
 from app.strict_json import strict_loads
 from app.tenants import Tenant
 
 CLIENTS_REMEMBERED = 4096
 
 
-@dataclass(frozen=True)
-class Staged:
+class Staged(NamedTuple):
     """An import line ready for the staging table: no identity code in clear."""
 
     line: int
@@ -59,12 +60,10 @@ class Staged:
     consent_id: uuid.UUID | None
 
 
-COLUMNS = tuple(Staged.__dataclass_fields__)
+COLUMNS = Staged._fields
 
 
-def _decided_code(registry: ModelRegistry, model_id: str, version: str, code: int) -> int | None:
-    model = registry.version(model_id, version)
-    assert model is not None
+def _decided_code(model: ModelVersion, code: int) -> int | None:
     if model.register is not None:
         return next((s.code for s in model.segments if s.register_code == code), None)
     return code if model.segment_by_code(code) is not None else None
@@ -95,15 +94,20 @@ def _member_names(model: type[BaseModel]) -> set[str]:
     return names
 
 
-# Every member name an import line can hold, as its text shows it.
-_QUOTED_NAMES = tuple(f'"{name}"'.encode() for name in sorted(_member_names(ImportLine)))
+# Member names as a line's text shows them: a quote can stand inside a string only escaped,
+# so `"name":` is a member name wherever it appears.
+_MEMBER = re.compile(rb'"(\w+)"\s*:')
+_NAMES = frozenset(name.encode() for name in _member_names(ImportLine))
 
 
 def _plain(raw: bytes) -> bool:
     """Whether a line can be validated straight from its text: no \\u escape (which could
     hide a NUL or a lone surrogate) and no member name twice (pydantic's parser would keep
     the last one silently). Any other line takes the strict path (app/strict_json.py)."""
-    return b"\\u" not in raw and all(raw.count(name) <= 1 for name in _QUOTED_NAMES)
+    if b"\\u" in raw:
+        return False
+    names = _MEMBER.findall(raw)
+    return len(names) == len(set(names)) and _NAMES.issuperset(names)
 
 
 def _problems(where: str, exc: ValidationError) -> list[FieldError]:
@@ -123,6 +127,8 @@ class LineChecker:
         # its index under this import's own secret: the same whichever line brings it, and
         # whether or not it is still remembered here.
         self._secret = os.urandom(32)
+        self._hetus: dict[str, tuple[str, str | None]] = {}
+        self._versions: dict[tuple[str | None, str | None, date], ModelVersion] = {}
 
     def _derived(self, purpose: bytes, index: str) -> uuid.UUID:
         digest = hmac.new(self._secret, purpose + index.encode(), hashlib.sha256).digest()
@@ -138,9 +144,9 @@ class LineChecker:
         protected = Protected(
             identity_kind=identity.kind,
             index_a=write_index,
-            index_b=next(
-                (i for i in protector.indexes(tenant, identity) if i != write_index), None
-            ),
+            index_b=next((i for i in protector.indexes(tenant, identity) if i != write_index), None)
+            if protector.holds_previous_index_key
+            else None,
             hetu_encrypted=protector.encrypt(identity.hetu) if identity.hetu else None,
             external_system=identity.external_system,
             external_value=identity.external_value,
@@ -153,6 +159,16 @@ class LineChecker:
             self._clients.popitem(last=False)
         return protected
 
+    def _version(self, line: ImportLine) -> ModelVersion:
+        key = (line.model, line.model_version, line.effective_at.astimezone(FINLAND).date())
+        known = self._versions.get(key)
+        if known is None:
+            known = choose_version(
+                self.tenant.registry, self.tenant, line.model, line.model_version, line.effective_at
+            )
+            self._versions[key] = known
+        return known
+
     def check(self, number: int, raw: bytes) -> "Staged | list[FieldError]":
         """The staged row of line `number`, or what is wrong with it (fields named per line).
 
@@ -160,7 +176,9 @@ class LineChecker:
         the strict way, so that its problems are told exactly as for any request."""
         if _plain(raw):
             try:
-                line = ImportLine.model_validate_json(raw)
+                if len(self._hetus) > CLIENTS_REMEMBERED:
+                    self._hetus.clear()
+                line = ImportLine.model_validate_json(raw, context={HETU_MEMO: self._hetus})
             except ValidationError:
                 pass
             else:
@@ -189,15 +207,12 @@ class LineChecker:
             problems.append(FieldError(f"{where}.effective_at", "must not be in the future"))
         if line.consent and line.consent.at and line.consent.at > self.now:
             problems.append(FieldError(f"{where}.consent.at", "must not be in the future"))
-        registry = self.tenant.registry
         try:
-            version = choose_version(
-                registry, self.tenant, line.model, line.model_version, line.effective_at
-            )
+            version = self._version(line)
         except SegmenttiError as exc:
             problems.extend(FieldError(f"{where}.{e.field}", e.message) for e in exc.errors)
             return problems
-        code = _decided_code(registry, version.id, version.version, line.segment_code)
+        code = _decided_code(version, line.segment_code)
         if code is None:
             numbers = [str(s.register_code or s.code) for s in version.segments]
             problems.append(
@@ -231,8 +246,8 @@ class LineChecker:
 
 
 def as_row(staged: Staged) -> Mapping[str, Any]:
-    return {name: getattr(staged, name) for name in COLUMNS}
+    return staged._asdict()
 
 
 def as_record(staged: Staged) -> Sequence[Any]:
-    return tuple(getattr(staged, name) for name in COLUMNS)
+    return staged

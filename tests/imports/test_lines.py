@@ -1,7 +1,6 @@
 """An import line is read straight from its text when it is plainly good, and the strict way
 otherwise: both ways must come to the same answer for any line, good or hostile."""
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +37,7 @@ def checker(tmp_path_factory: pytest.TempPathFactory) -> LineChecker:
 def comparable(result: Staged | list[Any]) -> Any:
     """A staged line without the ids made for it; problems as they are."""
     if isinstance(result, Staged):
-        return dataclasses.replace(result, assessment_id=None, consent_id=None)
+        return result._replace(assessment_id=None, consent_id=None)
     return result
 
 
