@@ -15,6 +15,7 @@ growth < 100 MB.
 import argparse
 import csv
 import json
+import re
 import sqlite3
 import tempfile
 import threading
@@ -32,6 +33,7 @@ from support import SECRET, hetu, postgres_database, service_process
 from app.auth import SCOPES, mint_token
 
 PER_CLIENT = 4
+OBSERVATION = re.compile(rb'"resourceType"\s*:\s*"Observation"')
 START = datetime(2021, 1, 11, 8, 30, tzinfo=UTC)
 GOALS = {"import": 20_000, "csv": 100_000, "fhir": 30_000}
 
@@ -153,12 +155,13 @@ def run_export(base: str, token: str, fmt: str, label: str, memory: Memory) -> F
                 size += len(chunk)
                 lines += chunk.count(b"\n")
                 if fmt == "fhir":
-                    observations += (tail + chunk).count(b'"resourceType":"Observation"')
-                    tail = chunk[-40:]
-                    observations -= tail.count(b'"resourceType":"Observation"')
+                    # Whole lines only: a resource is counted in the chunk its line ends in.
+                    text = tail + chunk
+                    end = text.rfind(b"\n") + 1
+                    observations += len(OBSERVATION.findall(text[:end]))
+                    tail = text[end:]
         seconds = time.perf_counter() - began
-    rows = observations + tail.count(b'"resourceType":"Observation"') if fmt == "fhir" else lines
-    rows -= 1 if fmt == "csv" else 0  # the header
+    rows = observations if fmt == "fhir" else lines - (1 if fmt == "csv" else 0)  # CSV header
     return Figure(label, rows, seconds, size / 1e6, memory.growth_mb, memory.peak / 1e6)
 
 

@@ -184,7 +184,7 @@ def database(engine: AsyncEngine, portal: BlockingPortal) -> Iterator[TestDataba
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "database_url": "sqlite:///unused.db",
+        "database_url": f"sqlite:///{tmp_path / 'unused.db'}",
         "jwt_secret": JWT_SECRET,
         "data_key": DATA_KEY,
         "index_key": INDEX_KEY,

@@ -1,16 +1,14 @@
-"""Streaming an export's rows with constant memory, on a connection of the stream's own.
+"""Streaming an export's lines with constant memory, on a connection of the stream's own.
 
-On PostgreSQL, CSV and NDJSON without identity codes are written by the database itself:
-`COPY (…) TO STDOUT`, passed on chunk by chunk. Rows that need Python — identity codes to
-decrypt, FHIR resources to build, or SQLite — come from a server-side cursor (SQLite: in
-batches) and are written here. Both paths write the same CSV; the NDJSON is the same JSON.
-A slow reader slows the database down instead of filling memory: each chunk waits for the
-previous one to be sent.
+On PostgreSQL the database writes every line (app/exports/render.py) and a server-side
+cursor hands them over a batch at a time; only identity codes are filled in here, decrypted
+once per client while it is still remembered. On SQLite the rows come in batches and are
+written in Python (app/exports/formats.py). A slow reader slows the database down instead of
+filling memory: each chunk waits for the previous one to be sent.
 """
 
-import asyncio
-import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,20 +17,21 @@ import sqlalchemy as sa
 from app.clients.identity import IdentityProtector
 from app.clients.models import client
 from app.db import Database
-from app.exports import formats, queries
+from app.exports import formats, queries, render
 from app.exports.service import Export
 
 log = logging.getLogger("segmentti")
 
 CHUNK = 64 * 1024
-_END = object()
+BATCH = 2000
+CODES_REMEMBERED = 4096
 
 
 async def stream(
     database: Database, export: Export, protector: IdentityProtector
 ) -> AsyncIterator[bytes]:
-    if database.dialect == "postgresql" and not export.with_identity and export.format != "fhir":
-        source = _copy(database, export)
+    if database.dialect == "postgresql":
+        source = _rendered(database, export, protector)
     else:
         source = _written(database, export, protector)
     try:
@@ -44,79 +43,68 @@ async def stream(
         raise
 
 
+class _Codes:
+    """Decrypted identity codes of the clients seen last: a client's rows come together."""
+
+    def __init__(self, protector: IdentityProtector) -> None:
+        self.protector = protector
+        self.known: OrderedDict[str, str] = OrderedDict()
+
+    def put_in(self, line: str, token: str) -> str:
+        code = self.known.get(token)
+        if code is None:
+            code = self.protector.decrypt(token)
+            self.known[token] = code
+            if len(self.known) > CODES_REMEMBERED:
+                self.known.popitem(last=False)
+        # The token stands where the code goes, before any text a person wrote.
+        at = line.index(token)
+        return line[:at] + code + line[at + len(token) :]
+
+
+async def _rendered(
+    database: Database, export: Export, protector: IdentityProtector
+) -> AsyncIterator[bytes]:
+    statements = [
+        render.records(
+            export.format,
+            export.policy,
+            export.window,
+            with_identity=export.with_identity,
+            names_fi=export.names_fi,
+        )
+    ]
+    if export.format == "fhir":
+        statements.append(
+            render.consents(export.policy, export.window, with_identity=export.with_identity)
+        )
+    codes = _Codes(protector)
+    connection, transaction = await database.begin(read_only=True)
+    try:
+        # The driver's cursor needs the transaction the first statement begins.
+        await connection.execute(sa.text("SELECT 1"))
+        raw: Any = (await connection.get_raw_connection()).driver_connection
+        if export.format == "csv":
+            yield formats.csv_header().encode()
+        for statement in statements:
+            compiled = statement.compile(
+                dialect=database.engine.dialect, compile_kwargs={"render_postcompile": True}
+            )
+            arguments = [compiled.params[name] for name in compiled.positiontup or ()]
+            cursor = await raw.cursor(compiled.string, *arguments)
+            while rows := await cursor.fetch(BATCH):
+                yield "".join(
+                    line if token is None else codes.put_in(line, token) for line, token in rows
+                ).encode()
+        await transaction.commit()
+    finally:
+        if transaction.is_active:
+            await transaction.rollback()
+        await database.release(connection)
+
+
 def _records(export: Export, *, with_identity: bool) -> sa.Subquery:
     return queries.records(export.policy, export.window, with_identity=with_identity).subquery()
-
-
-def _utc(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
-    return sa.func.to_char(sa.func.timezone("UTC", column), formats.SQL_TIME_FORMAT)
-
-
-def _copy_query(export: Export) -> tuple[sa.Select[Any], dict[str, Any]]:
-    r = _records(export, with_identity=False)
-    if export.format == "csv":
-        columns = [
-            r.c.client_id,
-            sa.null().label("hetu"),
-            r.c.segment_code,
-            r.c.segment_key,
-            _utc(r.c.effective_at).label("effective_at"),
-            _utc(r.c.recorded_at).label("recorded_at"),
-            r.c.recorded_by,
-            r.c.model,
-            r.c.model_version,
-            r.c.assessment_id,
-            r.c.status,
-        ]
-        return sa.select(*columns), {"format": "csv", "header": True}
-    fields: list[Any] = []
-    for name in formats.CSV_HEADER:
-        value: Any = sa.null() if name == "hetu" else r.c[name]
-        if name in ("effective_at", "recorded_at"):
-            value = _utc(r.c[name])
-        fields.extend([sa.literal(name), value])
-    fields.extend([sa.literal("source"), r.c.source])
-    line = sa.cast(sa.func.json_build_object(*fields), sa.Text)
-    # One column of JSON text through CSV with quote and delimiter characters JSON text never
-    # holds unescaped, so nothing is quoted or escaped a second time.
-    return sa.select(line), {"format": "csv", "quote": "\x01", "delimiter": "\x02"}
-
-
-async def _copy(database: Database, export: Export) -> AsyncIterator[bytes]:
-    query, options = _copy_query(export)
-    compiled = query.compile(
-        dialect=database.engine.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    arguments = [compiled.params[name] for name in compiled.positiontup or ()]
-    chunks: asyncio.Queue[object] = asyncio.Queue(maxsize=4)
-
-    async def sink(data: Any) -> None:
-        await chunks.put(bytes(data))  # the driver's buffer is reused once this returns
-
-    async def run() -> None:
-        connection, transaction = await database.begin(read_only=True)
-        try:
-            raw: Any = (await connection.get_raw_connection()).driver_connection
-            # One statement: one snapshot, and every row below the horizon is settled.
-            await raw.copy_from_query(compiled.string, *arguments, output=sink, **options)
-            await transaction.commit()
-        finally:
-            if transaction.is_active:
-                await transaction.rollback()
-            await database.release(connection)
-            await chunks.put(_END)
-
-    task = asyncio.create_task(run())
-    try:
-        while (chunk := await chunks.get()) is not _END:
-            assert isinstance(chunk, bytes)
-            yield chunk
-        await task
-    finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 async def _written(
@@ -136,7 +124,7 @@ async def _written(
     buffer = [formats.csv_header()] if export.format == "csv" else []
     size = 0
     r = _records(export, with_identity=export.with_identity)
-    async for row in database.stream(sa.select(r), batch=2000):
+    async for row in database.stream(sa.select(r), batch=BATCH):
         line = write(row._mapping)
         if line:
             buffer.append(line)
@@ -177,7 +165,7 @@ async def _consents(
         latest.c.at,
         (client.c.hetu_encrypted if export.with_identity else sa.null()).label("hetu_encrypted"),
     ).join(client, client.c.id == latest.c.client_id)
-    async for row in database.stream(query, batch=2000):
+    async for row in database.stream(query, batch=BATCH):
         event = row._mapping
         token = event["hetu_encrypted"]
         yield formats.ndjson(
