@@ -1,4 +1,5 @@
-"""`segmentti`: serve, mint a development token, make keys, rotate keys, write openapi.json."""
+"""`segmentti`: serve, mint a development token, make keys, rotate keys, fill birth dates,
+write openapi.json."""
 
 import argparse
 import asyncio
@@ -136,6 +137,31 @@ def _rotate_keys(args: argparse.Namespace) -> int:
     return asyncio.run(_rotate(get_settings(), args.batch_size))
 
 
+async def _backfill(settings: Settings, batch_size: int) -> int:
+    from app.clients.birth_dates import backfill
+    from app.clients.identity import IdentityProtector
+    from app.db import Database, create_engine
+
+    await _preflight(settings)  # the keys must be the database's, or nothing decrypts
+    keys = resolve_keys(settings)
+    database = Database(create_engine(settings.database_url))
+    try:
+        filled = await backfill(
+            database,
+            IdentityProtector(keys.data_keys, keys.index_keys),
+            batch_size=batch_size,
+            report=lambda n: print(f"{n} birth dates filled", flush=True),
+        )
+    finally:
+        await database.dispose()
+    print(f"done: {filled} birth dates filled; every client with an identity code has one.")
+    return 0
+
+
+def _backfill_birth_dates(args: argparse.Namespace) -> int:
+    return asyncio.run(_backfill(get_settings(), args.batch_size))
+
+
 def openapi_document() -> str:
     from app.main import create_app
 
@@ -170,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     rotate.add_argument("--batch-size", type=_positive, default=1000)
     rotate.set_defaults(run=_rotate_keys)
+    births = commands.add_parser(
+        "backfill-birth-dates",
+        help="fill the birth date of clients stored before the schema kept it (README)",
+    )
+    births.add_argument("--batch-size", type=_positive, default=1000)
+    births.set_defaults(run=_backfill_birth_dates)
     openapi = commands.add_parser("openapi", help="write the OpenAPI document the app serves")
     openapi.add_argument("--output", default="openapi.json")
     openapi.set_defaults(run=_openapi)
