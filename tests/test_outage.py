@@ -39,7 +39,8 @@ class Cluster:
 
     def __init__(self) -> None:
         self.version = sorted(os.listdir("/etc/postgresql"))[-1]
-        self.name = f"segmentti_outage_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+        # Runs from several checkouts may share the machine: a cluster per process.
+        self.name = f"segmentti_outage_{os.getpid()}"
         self.port = free_port()
         subprocess.run(["pg_dropcluster", "--stop", self.version, self.name], capture_output=True)
         self._run("pg_createcluster", self.version, self.name, "--port", str(self.port),
