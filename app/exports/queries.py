@@ -71,16 +71,23 @@ def born_by(day: date, min_age: int) -> date:
 
 def _consent_periods(policy: Policy, horizon: int, clients: Any | None, name: str) -> sa.CTE:
     """Each health-register consent event below `horizon` and how long it held: from its `at`
-    until the next event's (NULL: in force now). Events at the same time: the later recorded
-    holds. One pass over the events, joined to the decisions below — never a lookup per row."""
+    until the next event's (NULL: in force now), and whether the client's consent is given
+    now. Events at the same time: the later recorded holds. One pass over the events, joined
+    once to the decisions below — never a lookup per row (and never a second join, which
+    SQLite would answer by scanning the events again for every decision)."""
     order = (consent_event.c.at, consent_event.c.recorded_at, consent_event.c.id)
+    latest_first = tuple(column.desc() for column in order)
+    by_client = consent_event.c.client_id
     query = sa.select(
-        consent_event.c.client_id,
+        by_client,
         consent_event.c.given,
         consent_event.c.at.label("since"),
         sa.func.lead(consent_event.c.at)
-        .over(partition_by=consent_event.c.client_id, order_by=order)
+        .over(partition_by=by_client, order_by=order)
         .label("until"),
+        sa.func.first_value(consent_event.c.given)
+        .over(partition_by=by_client, order_by=latest_first)
+        .label("given_now"),
     ).where(
         consent_event.c.tenant == policy.tenant,
         consent_event.c.register_name == HEALTH,
@@ -132,8 +139,7 @@ def exportable(
 ) -> sa.Select[Any]:
     """`query` (over `assessment` joined with `client`) narrowed to the decisions exportable
     at `horizon` on `day`; `clients` (ids, or a select of them) narrows it further."""
-    periods = _consent_periods(policy, horizon, clients, name)
-    then, now = periods.alias(f"{name}_then"), periods.alias(f"{name}_latest")
+    then = _consent_periods(policy, horizon, clients, name)
     conditions = [
         assessment.c.tenant == policy.tenant,
         assessment.c.change_tx < horizon,
@@ -151,11 +157,9 @@ def exportable(
         then.c.given.is_(True),
         then.c.since <= assessment.c.effective_at,
         sa.or_(then.c.until.is_(None), assessment.c.effective_at < then.c.until),
+        then.c.given_now.is_(True),
     )
-    given_now = sa.and_(
-        now.c.client_id == assessment.c.client_id, now.c.given.is_(True), now.c.until.is_(None)
-    )
-    return query.join(then, given_then).join(now, given_now).where(*conditions)
+    return query.join(then, given_then).where(*conditions)
 
 
 def _changed_clients(policy: Policy, window: Window) -> sa.CompoundSelect[Any]:
