@@ -12,7 +12,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 
 from app.identity_codes import looks_like_identity_code
 
@@ -75,8 +75,18 @@ def single_line_text(value: str, limit: int) -> bool:
     )
 
 
-def _free_text(value: str) -> str:
-    problem = text_problem(value)
+# The validation context's key for a memo of texts already checked (a bulk reader's own).
+TEXT_MEMO = "text_memo"
+
+
+def _free_text(value: str, info: ValidationInfo) -> str:
+    memo = info.context.get(TEXT_MEMO) if isinstance(info.context, dict) else None
+    if memo is not None and value in memo:
+        problem = memo[value]
+    else:
+        problem = text_problem(value)
+        if memo is not None:
+            memo[value] = problem
     if problem:
         raise ValueError(problem)
     return value
