@@ -56,7 +56,7 @@ def service(url: str, port: int, output: IO[bytes] | None = None) -> Iterator[st
 
 @contextmanager
 def service_process(
-    url: str, port: int, output: IO[bytes] | None = None, **settings: str
+    url: str, port: int, output: IO[bytes] | None = None, workers: int = 1, **settings: str
 ) -> "Iterator[tuple[str, subprocess.Popen[bytes]]]":
     """As `service`, also yielding the server's process (to watch its memory); `settings`
     are further SEGMENTTI_* variables, e.g. max_import_bytes="4294967296"."""
@@ -78,7 +78,8 @@ def service_process(
     # The service's one log line per request is part of what is measured; it is not shown.
     sink = output if output is not None else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
         cwd=ROOT,
         env=env,
         stdout=sink,

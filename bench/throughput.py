@@ -1,0 +1,234 @@
+"""Throughput with every safeguard on, against a tutorial-style app and a bare endpoint.
+
+One run, one load tool (wrk, from Debian's `wrk` package), the same concurrency for every
+target, a different client per write:
+
+- `GET /healthz` of the service against a bare FastAPI endpoint (the framework's floor);
+- `POST /v1/assessments` (idempotency, encryption, blind index, access-log row, per-client
+  ordering, all in one transaction) against a tutorial FastAPI + SQLModel app inserting the
+  same JSON as a row (bench/tutorial_app.py), and a bare endpoint parsing it;
+- `GET /v1/clients/{id}/segment` (access-log row included) over the clients just written;
+- p50/p99 at half the maximum rate, open loop (requests sent on a schedule; a late answer
+  counts from when it was due), from an asyncio client;
+- on PostgreSQL, the service again with 2 and 4 worker processes.
+
+Prints req/s, p50/p99 and the ratios the issue asks for (issue 10: writes ≥ 3× the tutorial
+peer's inserts, reads ≥ 4×, p99 < 50 ms at half load, /healthz within 2× bare):
+
+    python3 bench/throughput.py [--seconds 10] [--connections 16] [--skip-sqlite]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--workers 1,2,4]
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from support import ROOT, hetu, postgres_database, service_process, stop, token
+
+from app.db import create_sync_engine
+
+WRK = Path(__file__).resolve().parent / "wrk"
+THREADS = 2
+GOALS = {"write": 3.0, "read": 4.0, "p99_ms": 50.0, "healthz": 2.0}
+
+
+@dataclass
+class Result:
+    name: str
+    rate: float
+    p50: float
+    p99: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(name: str, url: str, script: str, seconds: int, connections: int, **env: str) -> Result:
+    command = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["-s", str(WRK / script), url]
+    environment = {**os.environ, "BENCH_THREADS": str(THREADS), **env}
+    out = subprocess.run(
+        command, env=environment, capture_output=True, text=True, check=True
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(bad.group(1)) if bad else 0
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return Result(name, rate, _ms(latency["50"]), _ms(latency["99"]), errors)
+
+
+async def _open_loop(url: str, paths: list[str] | None, rate: float, seconds: float) -> Result:
+    """Requests sent at `rate` per second whatever the answers do; latency from when each
+    request was due, so a stall is not hidden by the requests it delayed."""
+    headers = {"Authorization": f"Bearer {token()}"}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as http:
+        start = time.perf_counter()
+        total = int(rate * seconds)
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            due = start + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                if paths is None:
+                    body = {
+                        "client": {"hetu": hetu(5_000_000 + i)},
+                        "model": "helsinki-2023",
+                        "answers": {"coping": "difficult", "risk_level": "many"},
+                    }
+                    response = await http.post(f"{url}/v1/assessments", json=body)
+                else:
+                    response = await http.get(f"{url}{paths[i % len(paths)]}")
+                if response.status_code >= 300:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    return Result(f"at {rate:.0f} req/s", rate, statistics.median(latencies), p99, errors)
+
+
+@contextmanager
+def tutorial(url: str, port: int) -> Iterator[str]:
+    env = {**os.environ, "SEGMENTTI_DATABASE_URL": url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.tutorial_app:app", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base + "/bare/healthz")
+        yield base
+    finally:
+        stop(process)
+
+
+def _wait(url: str) -> None:
+    for _ in range(150):
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _client_ids(url: str, limit: int = 20_000) -> Path:
+    engine = create_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT id FROM client LIMIT :n"), {"n": limit})
+            ids = [str(row[0]) for row in rows]
+    finally:
+        engine.dispose()
+    path = Path(tempfile.mkstemp(suffix=".ids")[1])
+    path.write_text("\n".join(ids) + "\n")
+    return path
+
+
+def run(label: str, url: str, port: int, seconds: int, connections: int, workers: list[int]):
+    results: dict[str, Result] = {}
+    auth = {"BENCH_TOKEN": token()}
+    with tutorial(url, port + 1) as peer:
+        results["bare /healthz"] = wrk(
+            "bare", peer, "get.lua", seconds, connections, BENCH_PATH="/bare/healthz"
+        )
+        results["bare POST"] = wrk(
+            "bare", peer, "write.lua", seconds, connections, BENCH_PATH="/bare/assessments",
+            **auth,
+        )  # fmt: skip
+        results["tutorial insert"] = wrk(
+            "tutorial", peer, "write.lua", seconds, connections,
+            BENCH_PATH="/tutorial/assessments", **auth,
+        )  # fmt: skip
+    for count in workers:
+        suffix = "" if count == 1 else f" ({count} workers)"
+        with service_process(url, port, workers=count) as (base, _):
+            _wait(base + "/readyz")
+            if count == 1:
+                results["service /healthz"] = wrk(
+                    "healthz", base, "get.lua", seconds, connections, BENCH_PATH="/healthz"
+                )
+            first = str(1_000_000 * count)
+            write = wrk("write", base, "write.lua", seconds, connections, BENCH_FIRST=first, **auth)
+            results["service POST /v1/assessments" + suffix] = write
+            ids = _client_ids(url)
+            read = wrk("read", base, "read.lua", seconds, connections, BENCH_IDS=str(ids), **auth)
+            results["service GET …/segment" + suffix] = read
+            if count == 1:
+                paths = [f"/v1/clients/{i}/segment" for i in ids.read_text().split()]
+                half_write = asyncio.run(_open_loop(base, None, write.rate / 2, seconds))
+                half_read = asyncio.run(_open_loop(base, paths, read.rate / 2, seconds))
+                results["POST at half the maximum rate"] = half_write
+                results["GET at half the maximum rate"] = half_read
+            ids.unlink()
+    print(f"\n{label}: wrk -t{THREADS} -c{connections} -d{seconds}s, one process each")
+    for name, r in results.items():
+        errors = f"  {r.errors} errors" if r.errors else ""
+        figures = f"{r.rate:9,.0f} req/s   p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms"
+        print(f"  {name:42s} {figures}{errors}")
+    peer_rate = results["tutorial insert"].rate
+    write_ratio = results["service POST /v1/assessments"].rate / peer_rate
+    read_ratio = results["service GET …/segment"].rate / peer_rate
+    health_ratio = results["bare /healthz"].rate / results["service /healthz"].rate
+    p99 = max(r.p99 for n, r in results.items() if n.endswith("half the maximum rate"))
+    print(f"  writes / tutorial inserts     {write_ratio:5.2f}×  (goal ≥ {GOALS['write']}×)")
+    print(f"  segment reads / tutorial      {read_ratio:5.2f}×  (goal ≥ {GOALS['read']}×)")
+    print(f"  bare /healthz / ours          {health_ratio:5.2f}×  (goal ≤ {GOALS['healthz']}×)")
+    print(f"  worst p99 at half load        {p99:5.1f} ms (goal < {GOALS['p99_ms']:.0f} ms)")
+    for count in workers[1:]:
+        w = results[f"service POST /v1/assessments ({count} workers)"].rate
+        r = results[f"service GET …/segment ({count} workers)"].rate
+        one_w = results["service POST /v1/assessments"].rate
+        one_r = results["service GET …/segment"].rate
+        print(f"  {count} workers: writes {w / one_w:4.2f}×, reads {r / one_r:4.2f}× one worker")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    arguments = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    workers = [int(n) for n in arguments.workers.split(",")]
+    with postgres_database(arguments.postgres, "bench_throughput") as url:
+        run("PostgreSQL", url, 8751, arguments.seconds, arguments.connections, workers)
+    if not arguments.skip_sqlite:
+        with tempfile.TemporaryDirectory(prefix="segmentti-bench-") as work:
+            url = f"sqlite:///{Path(work) / 'bench.db'}"
+            run("SQLite", url, 8761, arguments.seconds, arguments.connections, [1])
+
+
+if __name__ == "__main__":
+    main()
