@@ -61,9 +61,13 @@ def _per_version(
 
 
 def _text(raw: Any, where: str) -> Text:
-    if not isinstance(raw, dict) or set(raw) != set(LANGUAGES):
-        raise ModelFileError(f"{where}: expected a table of fi, sv, en texts")
-    return MappingProxyType({lang: str(raw[lang]) for lang in LANGUAGES})
+    if (
+        not isinstance(raw, dict)
+        or set(raw) != set(LANGUAGES)
+        or not all(isinstance(t, str) and t.strip() for t in raw.values())
+    ):
+        raise ModelFileError(f"{where}: expected a table of non-empty fi, sv, en texts")
+    return MappingProxyType({lang: raw[lang] for lang in LANGUAGES})
 
 
 def _tenant_version(
@@ -95,6 +99,9 @@ def _tenant_registry(registry: ModelRegistry, conf: Mapping[str, Any], where: st
         table = conf.get(key, {})
         if not isinstance(table, dict) or any(m not in conf["models"] for m in table):
             raise ModelFileError(f"{where}.{key}: keys must be models the tenant uses")
+        for model_id, value in table.items():
+            if not isinstance(value, dict):
+                raise ModelFileError(f"{where}.{key}.{model_id}: expected a table")
     return ModelRegistry(
         {
             # Every model stays readable: an assessment stored under a model the tenant no
@@ -148,8 +155,10 @@ def load_tenants(path: Path, registry: ModelRegistry) -> dict[str, Tenant]:
         except ModelFileError as exc:
             raise TenantsFileError(f"{path}: {exc}") from exc
         min_age = conf.get("export_min_age")
-        if min_age is not None and (isinstance(min_age, bool) or not isinstance(min_age, int)):
-            raise fail(f"{where}.export_min_age", "expected a whole number of years")
+        if min_age is not None and (
+            isinstance(min_age, bool) or not isinstance(min_age, int) or not 0 <= min_age <= 150
+        ):
+            raise fail(f"{where}.export_min_age", "expected a whole number of years, 0 to 150")
         tenants[tenant_id] = Tenant(
             id=tenant_id,
             default_model=default,

@@ -26,6 +26,21 @@ description = { fi = "Helsingin virallinen kuvaus huolenpitoasiakkuudesta." }
 coordination = { en = "Helsinki's own coordination text.", fi = "Helsingin teksti.", sv = "Text." }
 """
 
+VANTAA_CODES = """
+[tenants.vantaa-kerava]
+default_model = "vantaa-kerava-2021"
+models = ["vantaa-kerava-2021"]
+export_min_age = 18
+
+[tenants.vantaa-kerava.register_codes.vantaa-kerava-2021]
+versions = ["2021.1"]
+self_care = 1
+support = 2
+collaboration = 3
+care = 4
+note = { fi = "Numerot.", sv = "Numren.", en = "The numbers." }
+"""
+
 
 @pytest.mark.parametrize(
     ("org", "default", "models"),
@@ -116,8 +131,26 @@ def test_a_county_loads_its_own_wording_without_code(worded: TestClient, auth: A
         ),
         (HELSINKI_WORDING.replace("coordination =", "telepathy ="), "unknown aspects"),
         ("[tenants.Helsinki]\n", "lower-case"),
+        (
+            '[tenants.helsinki]\ndefault_model = "helsinki-2023"\nmodels = ["helsinki-2023"]\n'
+            '[tenants.helsinki.overrides]\n"helsinki-2023" = "louder"\n',
+            "overrides.helsinki-2023: expected a table",
+        ),
+        (VANTAA_CODES.replace("care = 4", "care = 3"), "share a register code"),
+        (VANTAA_CODES.replace('fi = "Numerot."', 'fi = " "'), "non-empty fi, sv, en texts"),
+        (VANTAA_CODES.replace("export_min_age = 18", "export_min_age = -18"), "0 to 150"),
     ],
-    ids=["default not allowed", "unknown model", "unknown segment", "unknown aspect", "bad id"],
+    ids=[
+        "default not allowed",
+        "unknown model",
+        "unknown segment",
+        "unknown aspect",
+        "bad id",
+        "overrides not a table",
+        "register code twice",
+        "blank register note",
+        "negative minimum age",
+    ],
 )
 def test_a_malformed_tenants_file_stops_the_service_at_start(
     tmp_path: Path, text: str, problem: str

@@ -217,6 +217,9 @@ def load_model_file(path: Path) -> ModelVersion:
     if not raw_segments:
         raise r.fail("segments", "a model needs segments")
     segments = tuple(_segment(r, s, i, aspects, groups) for i, s in enumerate(raw_segments))
+    numbers = [s.register_code for s in segments if s.register_code is not None]
+    if len(set(numbers)) != len(numbers):
+        raise r.fail("segments", "two segments cannot share a register_code")
     parameters = r.get(raw, "parameters", dict, "", required=False) or {}
     for key, value in parameters.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -133,6 +133,8 @@ def apply_register(model: ModelVersion, codes_raw: Any, note: Text, where: str) 
     missing = sorted({s.key for s in model.segments} - set(codes))
     if missing:
         raise ModelFileError(f"{where}: every segment needs a code; missing {', '.join(missing)}")
+    if len(set(codes.values())) != len(codes):
+        raise ModelFileError(f"{where}: two segments cannot share a register code")
     return replace(
         model,
         register="health",
