@@ -2,7 +2,7 @@
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -26,9 +26,14 @@ Position = tuple[datetime, uuid.UUID]
 
 
 def _position(before: str) -> Position:
+    """A `next` read back: a moment with its time zone (the log's are UTC; a moment without one
+    could not be ordered against them) and an entry id."""
     try:
         at, _, entry = base64.urlsafe_b64decode(before.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(entry)
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        return moment.astimezone(UTC), uuid.UUID(entry)
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise invalid("before", "not a `next` this service gave") from None
 

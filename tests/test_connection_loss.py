@@ -1,0 +1,230 @@
+"""PostgreSQL ends the service's connections while assessments keep coming in (an operator's
+pg_terminate_backend, a failover: SQLSTATE 57P01 admin_shutdown). Every caller gets its
+assessment stored or a 503 with Retry-After — never a 500 — nothing is half-written, and the
+same process serves again at once.
+
+Only the connections to the test's own database are ended: the server is shared."""
+
+import contextlib
+import os
+import socket
+import socketserver
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from app.db import create_sync_engine
+from app.main import create_app
+from tests.conftest import ROOT, Auth, fresh_postgres_database, make_settings, migrate
+from tests.helpers import helsinki_assessment, hetu
+from tests.processes import serving
+from tests.test_outage import HEADERS, assert_unavailable, environment, submit
+
+SUBMITTERS = 4
+
+
+@pytest.fixture
+def url() -> str:
+    if not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("ending PostgreSQL connections needs TEST_DATABASE_URL")
+    own = fresh_postgres_database("connection_loss")
+    migrate(own)
+    return own
+
+
+@pytest.fixture
+def admin(url: str) -> Iterator[sa.Engine]:
+    """A connection of the test's own to its database, to end the others from."""
+    engine = create_sync_engine(url)
+    yield engine.execution_options(isolation_level="AUTOCOMMIT")
+    engine.dispose()
+
+
+def end_the_services_connections(admin: sa.Engine) -> int:
+    """pg_terminate_backend on every other connection to this test's own database."""
+    with admin.connect() as connection:
+        ended = connection.execute(
+            sa.text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    return int(ended)
+
+
+def test_connections_ended_under_load_are_503s_never_500s_nothing_half_written(
+    url: str, admin: sa.Engine, tmp_path: Path
+) -> None:
+    answers: list[httpx.Response] = []
+    stop = threading.Event()
+
+    def keep_submitting(submitter: int) -> None:
+        for number in range(submitter * 150, submitter * 150 + 150):
+            if stop.is_set():
+                return
+            answers.append(submit(service.url, number))
+
+    with serving(environment(url), tmp_path / "service.log", ROOT) as service:
+        submitters = [
+            threading.Thread(target=keep_submitting, args=(n,)) for n in range(SUBMITTERS)
+        ]
+        for submitter in submitters:
+            submitter.start()
+        try:
+            deadline = time.monotonic() + 30
+            while len(answers) < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the service is busy before its connections are ended
+            ended = 0
+            for _ in range(8):
+                ended += end_the_services_connections(admin)
+                time.sleep(0.1)
+            time.sleep(0.2)
+        finally:
+            stop.set()
+            for submitter in submitters:
+                submitter.join()
+        assert ended > 0
+
+        after = submit(service.url, 700)  # the first request once the connections are gone
+        assert after.status_code == 201, after.text
+        assert httpx.get(f"{service.url}/readyz").status_code == 200
+        lookup = httpx.post(
+            f"{service.url}/v1/clients/lookup",
+            json={"hetu": hetu("010190", "-", 800)},
+            headers=HEADERS,
+        )
+        assert lookup.status_code == 200
+
+    assert {a.status_code for a in answers} <= {201, 503}, [
+        a.text for a in answers if a.status_code != 201
+    ]
+    for refused in (a for a in answers if a.status_code == 503):
+        assert_unavailable(refused)
+    stored = [a.json()["assessment_id"] for a in [*answers, after] if a.status_code == 201]
+    assert stored_assessments(url) == sorted(stored)
+    log = service.output()
+    assert "Traceback" not in log and " 500 " not in log, log
+
+
+def stored_assessments(url: str) -> list[str]:
+    """Every assessment in the database — each of a client of its own, written with its client
+    and its access-log line or not at all."""
+    engine = create_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+
+            def count(sql: str) -> int:
+                return int(connection.execute(sa.text(sql)).scalar_one())
+
+            assert (
+                count("SELECT count(*) FROM assessment")
+                == count("SELECT count(*) FROM client")
+                == count("SELECT count(*) FROM access_log WHERE operation = 'submit_assessment'")
+            )
+            ids = connection.execute(sa.text("SELECT id::text FROM assessment ORDER BY id"))
+            return list(ids.scalars())
+    finally:
+        engine.dispose()
+
+
+class StartingServer:
+    """The test's own database behind a port that answers, until `up`, as a PostgreSQL server
+    that is starting up answers every new connection (FATAL, SQLSTATE 57P03 cannot_connect_now),
+    and once `up` passes connections through to the real server."""
+
+    SSL_OR_GSS_REQUEST = (80877103, 80877104)
+
+    def __init__(self, target: sa.URL) -> None:
+        self.target = (target.host or "127.0.0.1", target.port or 5432)
+        self.up = False
+        outer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                outer._serve(self.request)
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _serve(self, caller: socket.socket) -> None:
+        startup = self._startup_message(caller)
+        if not self.up:
+            fields = b"SFATAL\0VFATAL\0C57P03\0Mthe database system is starting up\0\0"
+            caller.sendall(b"E" + struct.pack("!i", 4 + len(fields)) + fields)
+            return
+        with socket.create_connection(self.target) as server:
+            server.sendall(startup)
+            back = threading.Thread(target=self._pipe, args=(server, caller), daemon=True)
+            back.start()
+            self._pipe(caller, server)
+            back.join()
+
+    def _startup_message(self, caller: socket.socket) -> bytes:
+        while True:
+            length, code = struct.unpack("!ii", self._read(caller, 8))
+            if code not in self.SSL_OR_GSS_REQUEST:
+                return struct.pack("!ii", length, code) + self._read(caller, length - 8)
+            caller.sendall(b"N")  # no encryption: the startup message follows in the clear
+
+    @staticmethod
+    def _read(sock: socket.socket, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = sock.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("closed during the startup")
+            data += chunk
+        return data
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def starting(url: str) -> Iterator[tuple[StartingServer, str]]:
+    server = StartingServer(sa.make_url(url))
+    try:
+        through = sa.make_url(url).set(host="127.0.0.1", port=server.port)
+        yield server, through.render_as_string(hide_password=False)
+    finally:
+        server.close()
+
+
+def test_a_postgresql_still_starting_up_is_a_503_until_it_is_up(
+    starting: tuple[StartingServer, str], tmp_path: Path, auth: Auth
+) -> None:
+    server, url = starting
+    settings = make_settings(
+        tmp_path, database_url=url, retry_after_seconds=7, db_timeout_seconds=2
+    )
+    body = helsinki_assessment(client={"hetu": hetu("010190", "-", 801)})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert_unavailable(client.post("/v1/assessments", json=body, headers=auth()))
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
+
+        server.up = True
+        created = client.post("/v1/assessments", json=body, headers=auth())
+        assert created.status_code == 201, created.text
+        assert client.get("/readyz").status_code == 200
