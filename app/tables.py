@@ -2,6 +2,7 @@
 
 from app.assessments.models import Assessment, Retraction
 from app.audit.models import AccessLogEntry
+from app.care.models import CarePlan, CareTeamEnd, CareTeamMember
 from app.clients.models import Client
 from app.consents.models import ConsentEvent
 from app.exports.models import ExportRun
@@ -11,6 +12,9 @@ from app.keyring.models import KeyCheck
 __all__ = [
     "AccessLogEntry",
     "Assessment",
+    "CarePlan",
+    "CareTeamEnd",
+    "CareTeamMember",
     "Client",
     "ConsentEvent",
     "ExportRun",
