@@ -19,6 +19,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from app.assessments import queries as assessments
 from app.assessments.models import assessment
 from app.care.models import care_plan, care_team_end, care_team_member
+from app.clients.models import client
 
 
 def member_in_force(at: datetime, member: sa.Table | Any = care_team_member) -> ColumnElement[bool]:
@@ -28,21 +29,21 @@ def member_in_force(at: datetime, member: sa.Table | Any = care_team_member) -> 
 
 
 def holds_role(client_id: ColumnElement[Any], role: str, at: datetime) -> ColumnElement[bool]:
-    member = care_team_member.alias("held")
+    member = care_team_member.alias()
     return sa.exists().where(
         member.c.client_id == client_id, member.c.role == role, member_in_force(at, member)
     )
 
 
 def holds_plan(client_id: ColumnElement[Any], at: datetime) -> ColumnElement[bool]:
-    plan = care_plan.alias("any_plan")
+    plan = care_plan.alias()
     return sa.exists().where(plan.c.client_id == client_id, plan.c.made_at <= at)
 
 
 def plan_open(plan: Any, at: datetime) -> ColumnElement[bool]:
     """The plan is the newest of its kind for its client made by `at` (a newer one replaces
     it; of two made at the same moment, the one recorded later)."""
-    newer = care_plan.alias("newer")
+    newer = care_plan.alias()
     return sa.and_(
         plan.c.made_at <= at,
         ~sa.exists().where(
@@ -56,7 +57,7 @@ def plan_open(plan: Any, at: datetime) -> ColumnElement[bool]:
 
 
 def earliest_open_review(client_id: ColumnElement[Any], at: datetime) -> sa.ScalarSelect[Any]:
-    plan = care_plan.alias("open_plan")
+    plan = care_plan.alias()
     return (
         sa.select(sa.func.min(plan.c.review_at))
         .where(plan.c.client_id == client_id, plan_open(plan, at))
@@ -76,17 +77,14 @@ def lacks(kind: str, client_id: ColumnElement[Any], at: datetime) -> ColumnEleme
 def holdings(client_ids: Sequence[uuid.UUID], at: datetime) -> sa.Select[Any]:
     """Per client: whether it has a named contact, a team member and a plan at `at`, and the
     earliest review of its open plans."""
-    ids = sa.values(sa.column("client_id", sa.Uuid), name="wanted").data(
-        [(client_id,) for client_id in client_ids]
-    )
-    client_id = ids.c.client_id
+    client_id = client.c.id
     return sa.select(
-        client_id,
+        client_id.label("client_id"),
         holds_role(client_id, "named_contact", at).label("named_contact"),
         holds_role(client_id, "team_member", at).label("team"),
         holds_plan(client_id, at).label("plan"),
         earliest_open_review(client_id, at).label("plan_review_at"),
-    )
+    ).where(client_id.in_(client_ids))
 
 
 class within_days_of(ColumnElement[bool]):
