@@ -37,6 +37,16 @@ class Assessment(SQLModel, table=True):
             postgresql_where=sa.text("source = 'import'"),
         ),
         sa.Index("ix_assessment_tenant_change_tx", "tenant", "change_tx"),
+        # Worklists walk each (model, version, segment) in the order its decisions took effect.
+        sa.Index(
+            "ix_assessment_tenant_segment_effective",
+            "tenant",
+            "model_id",
+            "model_version",
+            "decided_code",
+            "effective_at",
+            "client_id",
+        ),
     )
 
     id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)

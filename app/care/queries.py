@@ -16,8 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
-from app.assessments import queries as assessments
-from app.assessments.models import assessment
+from app.assessments.models import assessment, retraction
 from app.care.models import care_plan, care_team_end, care_team_member
 from app.clients.models import client
 
@@ -116,20 +115,43 @@ def _within_days_of_sqlite(element: within_days_of, compiler: Any, **kw: Any) ->
     return f"julianday({moment}) {operator} julianday({base}) + {element.days}"
 
 
+def _active(row: Any) -> ColumnElement[bool]:
+    return ~sa.exists().where(retraction.c.assessment_id == row.c.id)
+
+
 def current(
     tenant: str, now: datetime, client_ids: Sequence[uuid.UUID] | None = None
 ) -> sa.Subquery:
-    """The tenant's segments in force now, one row per assessed client (of `client_ids`)."""
-    criteria = [assessment.c.tenant == tenant]
+    """The tenant's segments in force now, one row per assessed client (of `client_ids`).
+
+    The definition of app/assessments/queries.py `in_force`, written row by row — an active
+    assessment that had taken effect, with no later active one for its client — so that a
+    reader filtering on (model, version, segment) and ordering by `valid_from` walks
+    `ix_assessment_tenant_segment_effective` and probes each client's latest, instead of
+    ranking the tenant's whole timeline.
+    """
+    row, later = assessment, assessment.alias("later")
+    superseded = sa.exists().where(
+        later.c.client_id == row.c.client_id,
+        later.c.tenant == row.c.tenant,
+        later.c.effective_at <= now,
+        sa.tuple_(later.c.effective_at, later.c.sequence)
+        > sa.tuple_(row.c.effective_at, row.c.sequence),
+        _active(later),
+    )
+    criteria = [row.c.tenant == tenant, row.c.effective_at <= now, _active(row), ~superseded]
     if client_ids is not None:
-        criteria.append(assessment.c.client_id.in_(client_ids))
-    rows = assessments.in_force(now, *criteria).subquery("in_force")
-    return sa.select(
-        rows.c.tenant,
-        rows.c.client_id,
-        rows.c.id.label("assessment_id"),
-        rows.c.model_id,
-        rows.c.model_version,
-        rows.c.decided_code,
-        rows.c.effective_at.label("valid_from"),
-    ).subquery("current")
+        criteria.append(row.c.client_id.in_(client_ids))
+    return (
+        sa.select(
+            row.c.tenant,
+            row.c.client_id,
+            row.c.id.label("assessment_id"),
+            row.c.model_id,
+            row.c.model_version,
+            row.c.decided_code,
+            row.c.effective_at.label("valid_from"),
+        )
+        .where(*criteria)
+        .subquery("current")
+    )
