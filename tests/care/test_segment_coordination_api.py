@@ -83,3 +83,28 @@ def test_a_self_care_client_lacks_nothing_the_segment_asks(
         "team": "not_needed",
         "plan": "if_needed",
     }
+
+
+def test_kymenlaaksos_c_advises_a_contact_and_a_plan_but_requires_nothing(
+    client: TestClient, auth: Auth
+) -> None:
+    """Seed 003 names no contact, team or plan for any segment: the model file's values for C
+    are our inference (`usually`), so a C client is advised them and never on the gap list."""
+    headers = auth(org="kymenlaakso")
+    body = {
+        "client": {"external_id": {"system": "urn:kymenlaakso:asiakas", "value": "K-1"}},
+        "model": "kymenlaakso-2017",
+        "answers": {
+            "planned_contacts": 1,
+            "unplanned_contacts": 5,
+            "unplanned_contacts_previous": 1,
+            "regular_services": False,
+        },
+    }
+    created = client.post("/v1/assessments", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["segment"]["key"] == "C"
+    shown = coordination(client, auth, created.json()["client_id"], org="kymenlaakso")
+    assert (shown["missing"], shown["advised"]) == ([], ["named_contact", "plan"])
+    gaps = client.get("/v1/worklists/coordination-gaps", headers=headers).json()
+    assert gaps["items"] == []
