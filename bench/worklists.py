@@ -41,7 +41,8 @@ LOAD = [
            effective_at, recorded_at, recorded_by, source, change_tx)
        SELECT md5('a' || n)::uuid, 'helsinki', md5('c' || n)::uuid, 2, 'helsinki-2023',
               '2023.1', '{}', '{}', code, code, '{}', '{}',
-              now() - ((n::bigint * 7919) %% 730) * interval '1 day' - (n %% 86400) * interval '1 s',
+              now() - ((n::bigint * 7919) %% 730) * interval '1 day'
+                    - (n %% 86400) * interval '1 s',
               now(), 'bench', 'assessment', 1
        FROM (SELECT n, CASE WHEN n %% 10 < 4 THEN 1 WHEN n %% 10 < 6 THEN 2
                             WHEN n %% 10 < 8 THEN 3 ELSE 4 END AS code

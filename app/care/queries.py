@@ -128,7 +128,11 @@ def current(
     assessment that had taken effect, with no later active one for its client — so that a
     reader filtering on (model, version, segment) and ordering by `valid_from` walks
     `ix_assessment_tenant_segment_effective` and probes each client's latest, instead of
-    ranking the tenant's whole timeline.
+    ranking the tenant's whole timeline. The walk still passes the superseded decisions of
+    the group, oldest first — exactly where the most overdue clients are — so on a long
+    history the maintained table of the segment in force (`segment_period`, valid_to NULL)
+    is to replace this, with the same columns and an index on (tenant, model_id,
+    model_version, decided_code, valid_from, client_id) WHERE valid_to IS NULL.
     """
     row, later = assessment, assessment.alias("later")
     superseded = sa.exists().where(
