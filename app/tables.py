@@ -1,6 +1,6 @@
 """Every table module, imported once so SQLModel.metadata (and Alembic) sees them all."""
 
-from app.assessments.models import Assessment, Retraction
+from app.assessments.models import Assessment, Retraction, SegmentNow
 from app.audit.models import AccessLogEntry
 from app.care.models import CarePlan, CareTeamEnd, CareTeamMember
 from app.clients.models import Client
@@ -21,4 +21,5 @@ __all__ = [
     "IdempotencyRecord",
     "KeyCheck",
     "Retraction",
+    "SegmentNow",
 ]

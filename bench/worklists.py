@@ -55,6 +55,15 @@ LOAD = [
               '2023.1', '{}', '{}', 1 + n %% 4, 1 + n %% 4, '{}', '{}',
               now() - interval '800 days', now(), 'bench', 'assessment', 1
        FROM generate_series(1, %(n)s) AS n WHERE n %% 5 = 0""",
+    # The segment in force per client, as every timeline write keeps it (the migration's
+    # backfill: each client's latest active decision).
+    """INSERT INTO segment_now (client_id, tenant, assessment_id, model_id, model_version,
+           decided_code, valid_from)
+       SELECT DISTINCT ON (a.client_id) a.client_id, a.tenant, a.id, a.model_id,
+              a.model_version, a.decided_code, a.effective_at
+       FROM assessment AS a
+       WHERE NOT EXISTS (SELECT 1 FROM retraction AS r WHERE r.assessment_id = a.id)
+       ORDER BY a.client_id, a.effective_at DESC, a.sequence DESC""",
     # Named contacts for 70 % of collaboration and care clients.
     """INSERT INTO care_team_member (id, tenant, client_id, professional, role, title,
            valid_from, recorded_at, recorded_by)

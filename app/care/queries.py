@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
-from app.assessments.models import assessment, retraction
+from app.assessments.models import segment_now
 from app.care.models import care_plan, care_team_end, care_team_member
 from app.clients.models import client
 
@@ -115,46 +115,26 @@ def _within_days_of_sqlite(element: within_days_of, compiler: Any, **kw: Any) ->
     return f"julianday({moment}) {operator} julianday({base}) + {element.days}"
 
 
-def _active(row: Any) -> ColumnElement[bool]:
-    return ~sa.exists().where(retraction.c.assessment_id == row.c.id)
-
-
 def current(
     tenant: str, now: datetime, client_ids: Sequence[uuid.UUID] | None = None
 ) -> sa.Subquery:
-    """The tenant's segments in force now, one row per assessed client (of `client_ids`).
-
-    The definition of app/assessments/queries.py `in_force`, written row by row — an active
-    assessment that had taken effect, with no later active one for its client — so that a
-    reader filtering on (model, version, segment) and ordering by `valid_from` walks
-    `ix_assessment_tenant_segment_effective` and probes each client's latest, instead of
-    ranking the tenant's whole timeline. The walk still passes the superseded decisions of
-    the group, oldest first — exactly where the most overdue clients are — so on a long
-    history the maintained table of the segment in force (`segment_period`, valid_to NULL)
-    is to replace this, with the same columns and an index on (tenant, model_id,
-    model_version, decided_code, valid_from, client_id) WHERE valid_to IS NULL.
-    """
-    row, later = assessment, assessment.alias("later")
-    superseded = sa.exists().where(
-        later.c.client_id == row.c.client_id,
-        later.c.tenant == row.c.tenant,
-        later.c.effective_at <= now,
-        sa.tuple_(later.c.effective_at, later.c.sequence)
-        > sa.tuple_(row.c.effective_at, row.c.sequence),
-        _active(later),
-    )
-    criteria = [row.c.tenant == tenant, row.c.effective_at <= now, _active(row), ~superseded]
+    """The tenant's segments in force now, one row per assessed client (of `client_ids`),
+    from `segment_now` (app/assessments/current.py): a reader filtering on (model, version,
+    segment) and ordering by `valid_from` walks `ix_segment_now_tenant_segment_from`, one
+    row per client, instead of ranking the tenant's whole timeline. `now` is kept for the
+    readers' sake: no decision takes effect in the future, so the table is in force at it."""
+    criteria = [segment_now.c.tenant == tenant, segment_now.c.valid_from <= now]
     if client_ids is not None:
-        criteria.append(row.c.client_id.in_(client_ids))
+        criteria.append(segment_now.c.client_id.in_(client_ids))
     return (
         sa.select(
-            row.c.tenant,
-            row.c.client_id,
-            row.c.id.label("assessment_id"),
-            row.c.model_id,
-            row.c.model_version,
-            row.c.decided_code,
-            row.c.effective_at.label("valid_from"),
+            segment_now.c.tenant,
+            segment_now.c.client_id,
+            segment_now.c.assessment_id,
+            segment_now.c.model_id,
+            segment_now.c.model_version,
+            segment_now.c.decided_code,
+            segment_now.c.valid_from,
         )
         .where(*criteria)
         .subquery("current")

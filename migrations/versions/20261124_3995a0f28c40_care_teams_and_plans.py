@@ -2,8 +2,7 @@
 
 A client's named contacts and team members, each ended by an end row of its own, and the
 plans that exist for the client (kind, when made, when reviewed), for the coordination a
-segment requires and the worklists that follow from it; and an index on assessments that
-walks each (model, version, segment) of a tenant in the order its decisions took effect.
+segment requires and the worklists that follow from it.
 
 Revision ID: 3995a0f28c40
 Revises: ab064ae42de5
@@ -25,12 +24,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("assessment", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_assessment_tenant_segment_effective",
-            ["tenant", "model_id", "model_version", "decided_code", "effective_at", "client_id"],
-            unique=False,
-        )
     op.create_table(
         "care_plan",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -106,8 +99,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("assessment", schema=None) as batch_op:
-        batch_op.drop_index("ix_assessment_tenant_segment_effective")
     op.drop_table("care_team_end")
     with op.batch_alter_table("care_team_member", schema=None) as batch_op:
         batch_op.drop_index("ix_care_team_member_tenant_professional")
