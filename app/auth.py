@@ -31,6 +31,8 @@ SCOPES = (
     "identity:read",
     "analytics:read",
     "audit:read",
+    "care:write",
+    "worklists:read",
 )
 
 # Documents the bearer scheme in OpenAPI; the token itself is read by `authenticate`.

@@ -75,6 +75,9 @@ change_counter = sa.Table(
 # A PostgreSQL transaction's id as a number: values below `pg_snapshot_xmin(…)` are settled.
 PG_TRANSACTION_ID = sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger)
 
+# Rows per INSERT of deferred rows (SQLite allows 32,766 parameters per statement).
+DEFERRED_BATCH = 1000
+
 # Execution option of a connection whose transactions only read (SQLite: no write lock at BEGIN).
 READ_ONLY = "segmentti_read_only"
 _READ_ONLY_OPTIONS = {READ_ONLY: True, "postgresql_readonly": True}
@@ -278,7 +281,9 @@ class Unit:
             by_table.setdefault(table, []).append(row)
         self._deferred.clear()
         for table, rows in by_table.items():
-            await self.execute(sa.insert(table), rows)
+            # One multi-row INSERT per table: a worklist page logs each client it lists.
+            for start in range(0, len(rows), DEFERRED_BATCH):
+                await self.execute(sa.insert(table).values(rows[start : start + DEFERRED_BATCH]))
 
     async def _finish(self, *, commit: bool) -> None:
         self._stamp = None

@@ -54,6 +54,8 @@ ConsentsWriter = Annotated[Principal, Depends(require_scope("consents:write"))]
 AuditReader = Annotated[Principal, Depends(require_scope("audit:read"))]
 ExportsReader = Annotated[Principal, Depends(require_scope("exports:read"))]
 ImportsWriter = Annotated[Principal, Depends(require_scope("imports:write"))]
+CareWriter = Annotated[Principal, Depends(require_scope("care:write"))]
+WorklistsReader = Annotated[Principal, Depends(require_scope("worklists:read"))]
 
 
 def _runtime(request: Request) -> Runtime:

@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from app.assessments.router import router as assessments_router
 from app.audit.router import router as audit_router
 from app.auth import TokenVerifier
+from app.care.router import router as care_router
 from app.catalog.router import router as catalog_router
 from app.clients.identity import IdentityProtector
 from app.clients.router import router as clients_router
@@ -55,6 +56,7 @@ ROUTERS = (
     clients_router,
     assessments_router,
     consents_router,
+    care_router,
     audit_router,
     exports_router,
     imports_router,

@@ -9,6 +9,7 @@ import pytest
 DOMAINS = (
     "assessments",
     "audit",
+    "care",
     "catalog",
     "clients",
     "consents",

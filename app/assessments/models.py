@@ -77,5 +77,35 @@ class Retraction(SQLModel, table=True):
     change_tx: int | None = Column(default=None, sa_type=sa.BigInteger, nullable=False)
 
 
+class SegmentNow(SQLModel, table=True):
+    """The segment in force now, one row per client with one: derived from the timeline in
+    the transaction that changes it (app/assessments/current.py), never written otherwise.
+    It is the one table here whose rows are replaced — it holds no record of its own, only
+    where the timeline stands, so the worklists need not rank every client's history."""
+
+    __tablename__ = "segment_now"
+    __table_args__ = (
+        # Worklists walk each (model, version, segment) in the order its segments took effect.
+        sa.Index(
+            "ix_segment_now_tenant_segment_from",
+            "tenant",
+            "model_id",
+            "model_version",
+            "decided_code",
+            "valid_from",
+            "client_id",
+        ),
+    )
+
+    client_id: uuid.UUID = Column(foreign_key="client.id", primary_key=True)
+    tenant: str = Column(max_length=64)
+    assessment_id: uuid.UUID = Column(foreign_key="assessment.id")
+    model_id: str = Column(max_length=64)
+    model_version: str = Column(max_length=32)
+    decided_code: int
+    valid_from: datetime = Column(sa_type=UTCDateTime)
+
+
 assessment = Assessment.__table__  # type: ignore[attr-defined]
+segment_now = SegmentNow.__table__  # type: ignore[attr-defined]
 retraction = Retraction.__table__  # type: ignore[attr-defined]

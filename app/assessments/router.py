@@ -13,6 +13,7 @@ from app.assessments.schemas import (
     SegmentInForce,
     Timeline,
 )
+from app.care import service as care
 from app.db import utc_now
 from app.deps import (
     AssessmentsWriter,
@@ -127,12 +128,14 @@ async def get_segment(
     lang: Language,
     at: Annotated[Moment | None, Query(description="Default: now.")] = None,
 ) -> SegmentInForce:
-    """The segment in force, what it means for the service, and the consent state now."""
+    """The segment in force, what it means for the service, what coordination it requires
+    and the client lacks, and the consent state now."""
     moment = at or utc_now()
     record = await service.segment_in_force(
         unit, principal=principal, client_id=client_id, at=moment
     )
-    return views.segment_in_force(registry, record, moment, lang)
+    holdings = await care.holdings(unit, client_id, moment)
+    return views.segment_in_force(registry, record, holdings, moment, lang)
 
 
 @router.get("/clients/{client_id}/segment-history", response_model=Timeline)

@@ -6,7 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.catalog.schemas import ClassifyRequest, GroupRef, Implication, SegmentRef
+from app.catalog.schemas import (
+    ClassifyRequest,
+    CoordinationStatus,
+    GroupRef,
+    Implication,
+    SegmentRef,
+)
 from app.clients.schemas import ClientIdentity
 from app.consents.schemas import ConsentState
 from app.schemas import FreeText, RequestBody, no_blank
@@ -83,7 +89,15 @@ class SegmentInForce(SegmentRef):
         description="When the segment should be looked at again, by the tenant's local policy; "
         "null where it sets no interval (the need is assessed as the situation changes)."
     )
+    reassess_basis: Literal["policy", "plan"] | None = Field(
+        description="`policy`: the tenant's interval from `since`; `plan`: the review of the "
+        "client's open plan, which comes first."
+    )
     reassessment_due: bool = Field(description="`reassess_by` has passed (at `at`, or now).")
+    coordination: CoordinationStatus = Field(
+        description="What the segment requires of care coordination and what the client has "
+        "and lacks at `at` (or now)."
+    )
     consent: ConsentState
     health_register: RegisterStatus
     language: str

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.assessments import queries
+from app.assessments import current, queries
 from app.assessments.models import Assessment, Retraction, assessment, retraction
 from app.assessments.schemas import AssessmentRequest, RetractionRequest
 from app.assessments.timeline import Entry, entries
@@ -111,6 +111,7 @@ async def submit(
         discussed_with_client=body.discussed_with_client,
     )
     await insert_stamped(unit, assessment, row)
+    await current.refresh(unit, principal.org, [client_id])
     if body.consent is not None:
         await consents.add(
             unit,
@@ -172,6 +173,7 @@ async def retract(
         retracted_by=principal.sub,
     )
     await insert_stamped(unit, retraction, retracted)
+    await current.refresh(unit, principal.org, [row.client_id])
     audit.record(unit, principal, client_id=row.client_id)
     return await _record(unit, row, retracted)
 

@@ -1,6 +1,6 @@
 """Assessments, the segment in force and the timeline, presented in one language."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.assessments.models import Assessment, Retraction
 from app.assessments.schemas import (
@@ -12,9 +12,10 @@ from app.assessments.schemas import (
     TimelineItem,
 )
 from app.assessments.service import AssessmentRecord, History, SegmentRecord
-from app.catalog.views import group_ref, implications, segment_ref
+from app.catalog.views import coordination, group_ref, implications, segment_ref
 from app.consents import service as consents
 from app.segmentation.catalog import ModelVersion
+from app.segmentation.coordination import Holdings, reassess_by
 from app.segmentation.registry import ModelRegistry
 from app.segmentation.rules import register_status
 
@@ -65,14 +66,13 @@ def assessment(registry: ModelRegistry, record: AssessmentRecord, lang: str) -> 
 
 
 def segment_in_force(
-    registry: ModelRegistry, record: SegmentRecord, at: datetime, lang: str
+    registry: ModelRegistry, record: SegmentRecord, holdings: Holdings, at: datetime, lang: str
 ) -> SegmentInForce:
     row = record.assessment
     model = _model(registry, row)
     segment = model.segment_by_code(row.decided_code)
     assert segment is not None
-    days = segment.reassess_after_days
-    reassess_by = row.effective_at + timedelta(days=days) if days is not None else None
+    due = reassess_by(row.effective_at, segment.reassess_after_days, holdings.plan_review_at)
     consent = record.consent_now
     return SegmentInForce(
         **segment_ref(model, segment.code, lang).model_dump(),
@@ -86,8 +86,10 @@ def segment_in_force(
         implications=implications(model, segment, lang),
         description=segment.description[lang],
         promise=segment.promise[lang] if segment.promise else None,
-        reassess_by=reassess_by,
-        reassessment_due=reassess_by is not None and reassess_by <= at,
+        reassess_by=due.at if due else None,
+        reassess_basis=due.basis if due else None,
+        reassessment_due=due is not None and due.at <= at,
+        coordination=coordination(segment, holdings),
         consent=consent,
         health_register=RegisterStatus(
             recordable=model.register is not None and consent.health_register is True,

@@ -6,6 +6,7 @@ was rolled back. A refused attempt is recorded by the request's owner after the 
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -39,6 +40,13 @@ def record(
             "outcome": outcome,
         },
     )
+
+
+def record_many(unit: Unit, principal: Principal, client_ids: Sequence[uuid.UUID]) -> None:
+    """Log the principal's current operation on each of `client_ids` (a list that showed
+    them); the rows are written together, in one statement, with the unit's commit."""
+    for client_id in client_ids:
+        record(unit, principal, client_id=client_id)
 
 
 async def client_log(

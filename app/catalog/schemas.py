@@ -164,3 +164,16 @@ class ClassificationResult(BaseModel):
     attention: bool | None = Field(
         default=None, description="Models with risk factors: two or more call for attention."
     )
+
+
+Coordination = Literal["named_contact", "team", "plan"]
+
+
+class CoordinationStatus(BaseModel):
+    needs: dict[Coordination, Need] = Field(
+        description="What the segment asks of each kind of coordination (the model file, or "
+        "the tenant's override)."
+    )
+    held: dict[Coordination, bool] = Field(description="What the client has at the moment.")
+    missing: list[Coordination] = Field(description="Required and lacking.")
+    advised: list[Coordination] = Field(description="Usually needed and lacking.")

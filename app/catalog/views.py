@@ -4,6 +4,7 @@ segment references and implications other domains embed, in one language."""
 from app.catalog.schemas import (
     AnswerDescription,
     ClassificationResult,
+    CoordinationStatus,
     GroupRef,
     Implication,
     ImplicationText,
@@ -17,7 +18,8 @@ from app.catalog.schemas import (
 )
 from app.catalog.service import Decision
 from app.schemas import LocalizedText
-from app.segmentation.catalog import AnswerSpec, ModelVersion, Segment, Text
+from app.segmentation.catalog import COORDINATION, AnswerSpec, ModelVersion, Segment, Text
+from app.segmentation.coordination import Holdings, gaps
 from app.segmentation.registry import ModelRegistry
 from app.tenants import Tenant
 
@@ -42,6 +44,16 @@ def implications(model: ModelVersion, segment: Segment, lang: str) -> list[Impli
 
 def group_ref(model: ModelVersion, segment: Segment, lang: str) -> GroupRef:
     return GroupRef(key=segment.group, name=model.groups[segment.group][lang])
+
+
+def coordination(segment: Segment, holdings: Holdings) -> CoordinationStatus:
+    found = gaps(segment.coordination, holdings)
+    return CoordinationStatus(
+        needs={kind: segment.coordination[kind] for kind in COORDINATION},
+        held={kind: holdings.has(kind) for kind in COORDINATION},
+        missing=list(found.missing),
+        advised=list(found.advised),
+    )
 
 
 def classification(decision: Decision, lang: str) -> ClassificationResult:

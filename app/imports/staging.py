@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.assessments import current
 from app.assessments.models import assessment
 from app.audit.models import access_log
 from app.auth import Principal
@@ -307,6 +308,7 @@ async def apply_chunk(
         "recorded_by", "source", "assessment_id", "change_tx",
     ]  # fmt: skip
     await unit.execute(sa.insert(consent_event).from_select(names, consents))
+    await current.refresh(unit, principal.org, sa.select(counts.c.client_id))
     first_per_client = sa.select(sa.func.min(new.c.line)).group_by(new.c.client_id)
     not_yet = ~sa.exists().where(touched.c.client_id == new.c.client_id)
     await unit.execute(

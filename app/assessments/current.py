@@ -1,0 +1,52 @@
+"""Keeping `segment_now` — the segment in force per client — where the timeline stands.
+
+Every write that changes a timeline (a submitted assessment, a retraction, an import) calls
+`refresh` in its own transaction, for the clients it touched and under their row locks, so
+the table can never disagree with `queries.in_force` for long enough to be read: readers see
+both or neither. The rows are derived from the timeline by the same definition (no decision
+takes effect in the future, so the latest active one is the one in force now);
+tests/care/test_segment_now.py holds the two together on generated histories.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.assessments import queries
+from app.assessments.models import assessment, segment_now
+from app.db import Unit
+
+# Later than any decision: no decision takes effect in the future.
+_LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+_COLUMNS = [
+    "client_id", "tenant", "assessment_id", "model_id", "model_version", "decided_code",
+    "valid_from",
+]  # fmt: skip
+
+
+async def refresh(unit: Unit, tenant: str, clients: Any) -> None:
+    """Put the segment in force of `clients` (ids, or a select of ids) of `tenant` in
+    `segment_now`: replaced, or removed when no active decision is left."""
+    await unit.execute(
+        sa.delete(segment_now).where(
+            segment_now.c.tenant == tenant, segment_now.c.client_id.in_(clients)
+        )
+    )
+    latest = queries.in_force(
+        _LATEST, assessment.c.tenant == tenant, assessment.c.client_id.in_(clients)
+    ).subquery("latest")
+    await unit.execute(
+        sa.insert(segment_now).from_select(
+            _COLUMNS,
+            sa.select(
+                latest.c.client_id,
+                latest.c.tenant,
+                latest.c.id,
+                latest.c.model_id,
+                latest.c.model_version,
+                latest.c.decided_code,
+                latest.c.effective_at,
+            ),
+        )
+    )

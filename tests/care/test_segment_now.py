@@ -1,0 +1,77 @@
+"""Every write that changes a timeline keeps the segment in force per client true: a new
+assessment, a back-dated one, a retraction and an import — on both databases."""
+
+import json
+import uuid
+
+from fastapi.testclient import TestClient
+
+from tests.care.conftest import Assess, days_ago, iso
+from tests.conftest import Auth, TestDatabase
+from tests.helpers import hetu
+
+
+def segment_now(database: TestDatabase, client_id: str) -> tuple[str, int] | None:
+    rows = database.rows(
+        "SELECT assessment_id, decided_code FROM segment_now WHERE client_id = :id",
+        # SQLite keeps a UUID as its 32 hex digits
+        id=uuid.UUID(client_id) if database.dialect == "postgresql" else uuid.UUID(client_id).hex,
+    )
+    return (str(uuid.UUID(str(rows[0][0]))), rows[0][1]) if rows else None
+
+
+def in_force(client: TestClient, auth: Auth, client_id: str) -> tuple[str, int] | None:
+    response = client.get(f"/v1/clients/{client_id}/segment", headers=auth())
+    if response.status_code == 404:
+        return None
+    body = response.json()
+    return body["assessment_id"], body["code"]
+
+
+def test_each_timeline_write_keeps_the_segment_now_true(
+    client: TestClient, auth: Auth, assess: Assess, database: TestDatabase
+) -> None:
+    person = 7
+    client_id = assess(person, segment=2, ago=30)
+    assert segment_now(database, client_id) == in_force(client, auth, client_id)
+    assert segment_now(database, client_id)[1] == 2  # type: ignore[index]
+
+    assess(person, segment=4, ago=60)  # back-dated: the later decision stays in force
+    assert segment_now(database, client_id)[1] == 2  # type: ignore[index]
+    newest = assess(person, segment=3, ago=1)
+    assert newest == client_id
+    kept = segment_now(database, client_id)
+    assert kept == in_force(client, auth, client_id) and kept[1] == 3  # type: ignore[index]
+
+    retraction = f"/v1/assessments/{kept[0]}/retraction"  # type: ignore[index]
+    assert client.post(retraction, json={"reason": "wrong client"}, headers=auth()).is_success
+    assert segment_now(database, client_id) == in_force(client, auth, client_id)
+    assert segment_now(database, client_id)[1] == 2  # type: ignore[index]
+
+    line = {
+        "client": {"hetu": hetu(f"{(person % 28) + 1:02d}0190", individual=200 + person)},
+        "model": "helsinki-2023",
+        "segment_code": 1,
+        "effective_at": iso(days_ago(0.5)),
+        "recorded_by": "register",
+    }
+    imported = client.post(
+        "/v1/imports/segments",
+        content=json.dumps(line) + "\n",
+        headers={**auth(), "Content-Type": "application/x-ndjson"},
+    )
+    assert imported.status_code == 200, imported.text
+    assert segment_now(database, client_id) == in_force(client, auth, client_id)
+    assert segment_now(database, client_id)[1] == 1  # type: ignore[index]
+
+
+def test_a_client_whose_every_decision_is_retracted_has_no_segment_now(
+    client: TestClient, auth: Auth, assess: Assess, database: TestDatabase
+) -> None:
+    client_id = assess(8, segment=4, ago=3)
+    only = segment_now(database, client_id)
+    assert only is not None
+    retraction = f"/v1/assessments/{only[0]}/retraction"
+    assert client.post(retraction, json={"reason": "wrong client"}, headers=auth()).is_success
+    assert segment_now(database, client_id) is None
+    assert in_force(client, auth, client_id) is None
