@@ -132,8 +132,8 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
 def create_engine(
     url: str,
     *,
-    pool_size: int = 10,
-    max_overflow: int = 10,
+    pool_size: int = 20,
+    max_overflow: int = 0,
     timeout_seconds: float = 5,
     sqlite_busy_timeout_ms: int = 5000,
 ) -> AsyncEngine:
