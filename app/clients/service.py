@@ -3,6 +3,7 @@
 import functools
 import logging
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,11 +53,15 @@ async def _find(
     return found
 
 
-async def _insert(
-    unit: Unit, protector: IdentityProtector, principal: Principal, identity: Identity
-) -> uuid.UUID | None:
-    """Insert the client with the database's current keys; None if someone else inserted it
-    first, or if the keys this process writes with are no longer current."""
+def _new_client(
+    unit: Unit,
+    protector: IdentityProtector,
+    principal: Principal,
+    identity: Identity,
+    last_sequence: int,
+) -> Any:
+    """An insert of the client with the database's current keys (nothing, if the keys this
+    process writes with are no longer current), to be completed with its ON CONFLICT."""
     values = {
         "id": uuid.uuid4(),
         "tenant": principal.org,
@@ -68,21 +73,56 @@ async def _insert(
         "created_at": utc_now(),
         "created_by": principal.sub,
         "birth_date": identity.birth_date,
-        "last_sequence": 0,
+        "last_sequence": last_sequence,
     }
     row = sa.select(
         *(sa.bindparam(name, value, type_=client.c[name].type) for name, value in values.items())
     ).where(keyring.written_with_current_keys(protector))
     insert = postgresql.insert if unit.dialect == "postgresql" else sqlite.insert
+    return insert(client).from_select(list(values), row)
+
+
+async def _insert(
+    unit: Unit, protector: IdentityProtector, principal: Principal, identity: Identity
+) -> uuid.UUID | None:
+    """Insert the client; None if someone else inserted it first, or if the keys this
+    process writes with are no longer current."""
+    statement = _new_client(unit, protector, principal, identity, last_sequence=0)
     created: uuid.UUID | None = (
         await unit.execute(
-            insert(client)
-            .from_select(list(values), row)
-            .on_conflict_do_nothing(index_elements=["tenant", "identity_index"])
-            .returning(client.c.id)
+            statement.on_conflict_do_nothing(index_elements=["tenant", "identity_index"]).returning(
+                client.c.id
+            )
         )
     ).scalar()
     return created
+
+
+async def claim(
+    unit: Unit, *, protector: IdentityProtector, principal: Principal, identity: Identity
+) -> tuple[uuid.UUID, int]:
+    """The tenant's client with this identity (created on first sight) and its next
+    assessment number, its row locked for the rest of the transaction.
+
+    One statement — insert, or on conflict take the next number — whenever this process
+    holds one index key (always, but during a key rotation) and writes with the database's
+    current keys; otherwise the client is looked for under every key held first."""
+    if not protector.holds_previous_index_key:
+        statement = _new_client(unit, protector, principal, identity, last_sequence=1)
+        taken = (
+            await unit.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tenant", "identity_index"],
+                    set_={"last_sequence": client.c.last_sequence + 1},
+                ).returning(client.c.id, client.c.last_sequence)
+            )
+        ).first()
+        if taken is not None:
+            return taken.id, int(taken.last_sequence)
+    client_id = await find_or_create(
+        unit, protector=protector, principal=principal, identity=identity
+    )
+    return client_id, await next_sequence(unit, client_id)
 
 
 async def find_or_create(
