@@ -165,6 +165,9 @@ def create_sync_engine(url: str) -> sa.Engine:
     return engine
 
 
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
 class Unit:
     """One request's database work: a transaction begun on first use, never committed by the
     services that use it. See the module docstring for who commits and when."""
@@ -210,8 +213,9 @@ class Unit:
         return self._connection
 
     async def execute(
-        self, statement: sa.Executable, parameters: Sequence[Mapping[str, Any]] | None = None
+        self, statement: sa.Executable, parameters: "Parameters" = None
     ) -> sa.CursorResult[Any]:
+        """`parameters`: one row's (a mapping) or many rows' (a sequence of mappings)."""
         first = self._transaction is None
         try:
             return await self._execute(await self.connection(), statement, parameters)
@@ -227,10 +231,12 @@ class Unit:
     async def _execute(
         connection: AsyncConnection,
         statement: sa.Executable,
-        parameters: Sequence[Mapping[str, Any]] | None,
+        parameters: "Parameters",
     ) -> sa.CursorResult[Any]:
         if parameters is None:
             return await connection.execute(statement)
+        if isinstance(parameters, Mapping):
+            return await connection.execute(statement, dict(parameters))
         return await connection.execute(statement, list(parameters))
 
     async def _discard(self) -> None:
