@@ -7,7 +7,7 @@ declares the scope and hands the endpoint the principal already checked.
 """
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -136,7 +136,7 @@ class ScopeDependency:
         self.scope = scope
         self.__name__ = f"require_{scope.replace(':', '_')}"
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -154,7 +154,7 @@ class ScopeDependency:
         return principal
 
 
-def require_scope(scope: str) -> Callable[..., Principal]:
+def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
     return ScopeDependency(scope)
 
 

@@ -53,8 +53,11 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     shutdown_grace_seconds: int = Field(default=20, ge=0)
     log_level: LogLevel = "INFO"
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # Connections kept open per process. Overflow connections are closed when returned, so
+    # a sustained load above the pool churns connections (a TLS-or-not handshake and backend
+    # start each): the pool is sized for the load and overflow is off by default.
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
     # How long to wait for the database (connecting, a pooled connection, SQLite's write lock)
     # before answering 503.
     db_timeout_seconds: float = Field(default=5, gt=0)

@@ -135,8 +135,8 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
 def create_engine(
     url: str,
     *,
-    pool_size: int = 10,
-    max_overflow: int = 10,
+    pool_size: int = 20,
+    max_overflow: int = 0,
     timeout_seconds: float = 5,
     sqlite_busy_timeout_ms: int = 5000,
 ) -> AsyncEngine:
@@ -166,6 +166,9 @@ def create_sync_engine(url: str) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms=30_000)
     return engine
+
+
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 class Unit:
@@ -213,8 +216,9 @@ class Unit:
         return self._connection
 
     async def execute(
-        self, statement: sa.Executable, parameters: Sequence[Mapping[str, Any]] | None = None
+        self, statement: sa.Executable, parameters: "Parameters" = None
     ) -> sa.CursorResult[Any]:
+        """`parameters`: one row's (a mapping) or many rows' (a sequence of mappings)."""
         first = self._transaction is None
         try:
             return await self._execute(await self.connection(), statement, parameters)
@@ -230,10 +234,12 @@ class Unit:
     async def _execute(
         connection: AsyncConnection,
         statement: sa.Executable,
-        parameters: Sequence[Mapping[str, Any]] | None,
+        parameters: "Parameters",
     ) -> sa.CursorResult[Any]:
         if parameters is None:
             return await connection.execute(statement)
+        if isinstance(parameters, Mapping):
+            return await connection.execute(statement, dict(parameters))
         return await connection.execute(statement, list(parameters))
 
     async def _discard(self) -> None:

@@ -21,11 +21,11 @@ async def _read_unit(request: Request) -> Unit:
     return await open_unit(request, read_only=True)
 
 
-def _protector(request: Request) -> IdentityProtector:
+async def _protector(request: Request) -> IdentityProtector:
     return runtime_of(request).protector
 
 
-def _registry(request: Request) -> ModelRegistry:
+async def _registry(request: Request) -> ModelRegistry:
     """The caller's tenant's models, in the tenant's own wording."""
     principal: Principal = request.state.principal
     return principal.tenant.registry
@@ -37,7 +37,7 @@ WriteUnit = Annotated[Unit, Depends(_write_unit)]
 ReadUnit = Annotated[Unit, Depends(_read_unit)]
 
 
-def _language(request: Request, negotiated: Annotated[str, Depends(language)]) -> str:
+async def _language(request: Request, negotiated: Annotated[str, Depends(language)]) -> str:
     """The response's language, which the request's owner names in `Content-Language`."""
     request.state.language = negotiated
     return negotiated
@@ -58,7 +58,7 @@ CareWriter = Annotated[Principal, Depends(require_scope("care:write"))]
 WorklistsReader = Annotated[Principal, Depends(require_scope("worklists:read"))]
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
     return runtime_of(request)
 
 

@@ -31,5 +31,5 @@ def negotiate(accept_language: str | None) -> str:
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 
 
-def language(accept_language: Annotated[str | None, Header()] = None) -> str:
+async def language(accept_language: Annotated[str | None, Header()] = None) -> str:
     return negotiate(accept_language)

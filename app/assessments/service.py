@@ -59,15 +59,6 @@ def _by_language(steps: Sequence[Text]) -> dict[str, list[str]]:
     return {language: [step[language] for step in steps] for language in LANGUAGES}
 
 
-async def _next_sequence(unit: Unit, client_id: uuid.UUID) -> int:
-    current = (
-        await unit.execute(
-            sa.select(sa.func.max(assessment.c.sequence)).where(assessment.c.client_id == client_id)
-        )
-    ).scalar()
-    return (current or 0) + 1
-
-
 async def _record(unit: Unit, row: Assessment, retracted: Retraction | None) -> AssessmentRecord:
     events = await consents.events_of(unit, row.client_id)
     return AssessmentRecord(row, retracted, consents.state_at(events, row.effective_at))
@@ -87,13 +78,13 @@ async def submit(
     now = utc_now()
     decision = decide(registry, principal.tenant, body, now)
     texts = decision.classification
-    client_id = await clients.find_or_create(
+    client_id, sequence = await clients.claim(
         unit, protector=protector, principal=principal, identity=body.client.identity()
     )
     row = Assessment(
         tenant=principal.org,
         client_id=client_id,
-        sequence=await clients.next_sequence(unit, client_id),
+        sequence=sequence,
         model_id=decision.model.id,
         model_version=decision.model.version,
         answers=body.answers,

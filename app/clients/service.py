@@ -3,6 +3,7 @@
 import functools
 import logging
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,12 +53,50 @@ async def _find(
     return found
 
 
-async def _insert(
-    unit: Unit, protector: IdentityProtector, principal: Principal, identity: Identity
-) -> uuid.UUID | None:
-    """Insert the client with the database's current keys; None if someone else inserted it
-    first, or if the keys this process writes with are no longer current."""
-    values = {
+_CLIENT_COLUMNS = (
+    "id", "tenant", "identity_index", "identity_kind", "hetu_encrypted", "external_system",
+    "external_value", "created_at", "created_by", "birth_date", "last_sequence",
+)  # fmt: skip
+
+
+@functools.cache
+def _new_client_statement(dialect: str) -> Any:
+    """An insert of one client, written with the keys the parameters `data_check` and
+    `index_check` name and only if they are the database's current ones; built once (built
+    per request, it was a tenth of a write's time)."""
+    row = sa.select(
+        *(sa.bindparam(name, type_=client.c[name].type) for name in _CLIENT_COLUMNS)
+    ).where(keyring.current_keys_are(sa.bindparam("data_check"), sa.bindparam("index_check")))
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(client).from_select(list(_CLIENT_COLUMNS), row)
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    return (
+        _new_client_statement(dialect)
+        .on_conflict_do_update(
+            index_elements=["tenant", "identity_index"],
+            set_={"last_sequence": client.c.last_sequence + 1},
+        )
+        .returning(client.c.id, client.c.last_sequence)
+    )
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    return (
+        _new_client_statement(dialect)
+        .on_conflict_do_nothing(index_elements=["tenant", "identity_index"])
+        .returning(client.c.id)
+    )
+
+
+def _new_client(
+    protector: IdentityProtector, principal: Principal, identity: Identity, last_sequence: int
+) -> dict[str, Any]:
+    """The parameters of `_new_client_statement` for this client."""
+    return {
         "id": uuid.uuid4(),
         "tenant": principal.org,
         "identity_index": protector.index(principal.org, identity),
@@ -68,21 +107,42 @@ async def _insert(
         "created_at": utc_now(),
         "created_by": principal.sub,
         "birth_date": identity.birth_date,
-        "last_sequence": 0,
+        "last_sequence": last_sequence,
+        "data_check": protector.data_check,
+        "index_check": protector.index_check,
     }
-    row = sa.select(
-        *(sa.bindparam(name, value, type_=client.c[name].type) for name, value in values.items())
-    ).where(keyring.written_with_current_keys(protector))
-    insert = postgresql.insert if unit.dialect == "postgresql" else sqlite.insert
+
+
+async def _insert(
+    unit: Unit, protector: IdentityProtector, principal: Principal, identity: Identity
+) -> uuid.UUID | None:
+    """Insert the client; None if someone else inserted it first, or if the keys this
+    process writes with are no longer current."""
+    parameters = _new_client(protector, principal, identity, last_sequence=0)
     created: uuid.UUID | None = (
-        await unit.execute(
-            insert(client)
-            .from_select(list(values), row)
-            .on_conflict_do_nothing(index_elements=["tenant", "identity_index"])
-            .returning(client.c.id)
-        )
+        await unit.execute(_insert_statement(unit.dialect), parameters)
     ).scalar()
     return created
+
+
+async def claim(
+    unit: Unit, *, protector: IdentityProtector, principal: Principal, identity: Identity
+) -> tuple[uuid.UUID, int]:
+    """The tenant's client with this identity (created on first sight) and its next
+    assessment number, its row locked for the rest of the transaction.
+
+    One statement — insert, or on conflict take the next number — whenever this process
+    holds one index key (always, but during a key rotation) and writes with the database's
+    current keys; otherwise the client is looked for under every key held first."""
+    if not protector.holds_previous_index_key:
+        parameters = _new_client(protector, principal, identity, last_sequence=1)
+        taken = (await unit.execute(_claim_statement(unit.dialect), parameters)).first()
+        if taken is not None:
+            return taken.id, int(taken.last_sequence)
+    client_id = await find_or_create(
+        unit, protector=protector, principal=principal, identity=identity
+    )
+    return client_id, await next_sequence(unit, client_id)
 
 
 async def find_or_create(

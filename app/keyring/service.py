@@ -10,7 +10,7 @@ by a rotation fails its writes instead of writing with a retired key.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -136,6 +136,12 @@ async def refresh(unit: Unit, protector: KeyHolder) -> bool:
 
 def written_with_current_keys(protector: KeyHolder) -> sa.ColumnElement[bool]:
     """True when the keys this process writes with are the database's current ones."""
+    return current_keys_are(protector.data_check, protector.index_check)
+
+
+def current_keys_are(data_check: Any, index_check: Any) -> sa.ColumnElement[bool]:
+    """True when these check values (or bound parameters for them) are the database's
+    current keys'."""
     return sa.and_(
         *(
             sa.exists().where(
@@ -143,9 +149,6 @@ def written_with_current_keys(protector: KeyHolder) -> sa.ColumnElement[bool]:
                 key_check.c.role == CURRENT,
                 key_check.c.check_value == check,
             )
-            for name, check in (
-                (DATA_KEY, protector.data_check),
-                (INDEX_KEY, protector.index_check),
-            )
+            for name, check in ((DATA_KEY, data_check), (INDEX_KEY, index_check))
         )
     )

@@ -55,22 +55,24 @@ def change_tx(sql: psycopg.Connection[Any], assessment_id: str) -> int:
 def test_a_decision_that_commits_after_a_later_one_is_not_skipped(
     client: TestClient, auth: Auth, committed_url: str, sql: psycopg.Connection[Any]
 ) -> None:
-    first = submit(client, auth, hetu("010180", "-", 111))
+    late_person, early_person = hetu("010180", "-", 111), hetu("020275", "-", 222)
+    submit(client, auth, late_person)
+    submit(client, auth, early_person)  # consent given: the next decision needs none
     headers = auth()
     _, start = export(client, headers)
     late_writer: dict[str, Any] = {}
 
     with psycopg.connect(committed_url) as holder:
-        # Another transaction holds the client's row: the next decision for that client takes
-        # its transaction id, then waits.
-        holder.execute("SELECT 1 FROM client WHERE id = %s FOR UPDATE", (first["client_id"],))
+        # Another transaction holds the consent events: the next decision with a consent
+        # takes its transaction id with its assessment row, then waits to record the consent.
+        holder.execute("LOCK TABLE consent_event IN EXCLUSIVE MODE")
         waiting = threading.Thread(
-            target=lambda: late_writer.update(submit(client, auth, hetu("010180", "-", 111)))
+            target=lambda: late_writer.update(submit(client, auth, late_person))
         )
         waiting.start()
         wait_until(lambda: blocked_on_a_lock(sql))
         # A decision for someone else commits meanwhile, with a later transaction id.
-        early = submit(client, auth, hetu("020275", "-", 222))
+        early = submit(client, auth, early_person, consent=None)
         during, middle = export(client, headers, since=start)
         holder.rollback()  # the holder wrote nothing; the waiting writer goes on and commits
         waiting.join(timeout=10)
