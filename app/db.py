@@ -75,7 +75,7 @@ change_counter = sa.Table(
 # A PostgreSQL transaction's id as a number: values below `pg_snapshot_xmin(…)` are settled.
 PG_TRANSACTION_ID = sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger)
 
-# Rows per INSERT of deferred rows (SQLite allows 32,766 parameters per statement).
+# Deferred rows per statement (one executemany).
 DEFERRED_BATCH = 1000
 
 # Execution option of a connection whose transactions only read (SQLite: no write lock at BEGIN).
@@ -287,9 +287,11 @@ class Unit:
             by_table.setdefault(table, []).append(row)
         self._deferred.clear()
         for table, rows in by_table.items():
-            # One multi-row INSERT per table: a worklist page logs each client it lists.
+            # One statement with the rows as parameters (the driver sends a worklist page's
+            # rows together): its compiled form is cached, where a multi-row VALUES built
+            # per request was compiled again each time.
             for start in range(0, len(rows), DEFERRED_BATCH):
-                await self.execute(sa.insert(table).values(rows[start : start + DEFERRED_BATCH]))
+                await self.execute(sa.insert(table), rows[start : start + DEFERRED_BATCH])
 
     async def _finish(self, *, commit: bool) -> None:
         self._stamp = None

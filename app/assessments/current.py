@@ -8,13 +8,15 @@ takes effect in the future, so the latest active one is the one in force now);
 tests/care/test_segment_now.py holds the two together on generated histories.
 """
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.assessments import queries
-from app.assessments.models import assessment, segment_now
+from app.assessments.models import Assessment, assessment, segment_now
 from app.db import Unit
 
 # Later than any decision: no decision takes effect in the future.
@@ -49,4 +51,36 @@ async def refresh(unit: Unit, tenant: str, clients: Any) -> None:
                 latest.c.effective_at,
             ),
         )
+    )
+
+
+@functools.cache
+def _took_effect_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(segment_now).values(
+        {name: sa.bindparam(name, type_=segment_now.c[name].type) for name in _COLUMNS}
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["client_id"],
+        set_={name: statement.excluded[name] for name in _COLUMNS if name != "client_id"},
+        # The new decision has the highest sequence of its client: it is in force unless the
+        # one in force took effect later (a back-dated decision goes into the history).
+        where=segment_now.c.valid_from <= statement.excluded.valid_from,
+    )
+
+
+async def took_effect(unit: Unit, row: Assessment) -> None:
+    """A new, active decision of a client whose row the caller holds locked: one statement,
+    built once, instead of recomputing the client's timeline."""
+    await unit.execute(
+        _took_effect_statement(unit.dialect),
+        {
+            "client_id": row.client_id,
+            "tenant": row.tenant,
+            "assessment_id": row.id,
+            "model_id": row.model_id,
+            "model_version": row.model_version,
+            "decided_code": row.decided_code,
+            "valid_from": row.effective_at,
+        },
     )

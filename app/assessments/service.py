@@ -102,7 +102,7 @@ async def submit(
         discussed_with_client=body.discussed_with_client,
     )
     await insert_stamped(unit, assessment, row)
-    await current.refresh(unit, principal.org, [client_id])
+    await current.took_effect(unit, row)
     if body.consent is not None:
         await consents.add(
             unit,
