@@ -173,7 +173,8 @@ async def segment_in_force(
     unit: Unit, *, principal: Principal, client_id: uuid.UUID, at: datetime
 ) -> SegmentRecord:
     await clients.require(unit, principal, client_id)
-    row = (await unit.execute(queries.in_force(at, assessment.c.client_id == client_id))).first()
+    parameters = {"client_id": client_id, "at": at}
+    row = (await unit.execute(queries.in_force_of_one(), parameters)).first()
     if row is None:
         raise NotFound(
             "This client has no segment in force at that time.",

@@ -7,6 +7,7 @@ already in the list's order, and the groups are merged (app/care/worklists.py): 
 sorts a tenant's whole population.
 """
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from app.assessments.models import segment_now
 from app.care.models import care_plan, care_team_end, care_team_member
 from app.clients.models import client
+from app.db import UTCDateTime
 
 
 def member_in_force(at: datetime, member: sa.Table | Any = care_team_member) -> ColumnElement[bool]:
@@ -73,9 +75,7 @@ def lacks(kind: str, client_id: ColumnElement[Any], at: datetime) -> ColumnEleme
     return ~holds_role(client_id, HELD[kind], at)
 
 
-def holdings(client_ids: Sequence[uuid.UUID], at: datetime) -> sa.Select[Any]:
-    """Per client: whether it has a named contact, a team member and a plan at `at`, and the
-    earliest review of its open plans."""
+def _holdings(at: Any) -> sa.Select[Any]:
     client_id = client.c.id
     return sa.select(
         client_id.label("client_id"),
@@ -83,7 +83,21 @@ def holdings(client_ids: Sequence[uuid.UUID], at: datetime) -> sa.Select[Any]:
         holds_role(client_id, "team_member", at).label("team"),
         holds_plan(client_id, at).label("plan"),
         earliest_open_review(client_id, at).label("plan_review_at"),
-    ).where(client_id.in_(client_ids))
+    )
+
+
+def holdings(client_ids: Sequence[uuid.UUID], at: datetime) -> sa.Select[Any]:
+    """Per client: whether it has a named contact, a team member and a plan at `at`, and the
+    earliest review of its open plans."""
+    return _holdings(at).where(client.c.id.in_(client_ids))
+
+
+@functools.cache
+def holdings_of_one() -> sa.Select[Any]:
+    """`holdings` of the client `:client_id` at `:at`, built once: the segment read asks it
+    on every call, and building its aliased subqueries was a third of the read's time."""
+    at = sa.bindparam("at", type_=UTCDateTime)
+    return _holdings(at).where(client.c.id == sa.bindparam("client_id"))
 
 
 class within_days_of(ColumnElement[bool]):

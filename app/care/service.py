@@ -184,7 +184,8 @@ async def plans(unit: Unit, *, principal: Principal, client_id: uuid.UUID) -> li
 async def holdings(unit: Unit, client_id: uuid.UUID, at: datetime) -> Holdings:
     """What coordination the client has at `at` (the caller has checked the client and logs
     the access with the read it belongs to)."""
-    row = (await unit.execute(queries.holdings([client_id], at))).one()
+    parameters = {"client_id": client_id, "at": at}
+    row = (await unit.execute(queries.holdings_of_one(), parameters)).one()
     return Holdings(
         named_contact=bool(row.named_contact),
         team=bool(row.team),
