@@ -316,3 +316,12 @@ LOCATION = {
 # What every authenticated operation can answer, besides its own.
 AUTHENTICATED = (401, 403, 422, 503)
 WITH_BODY = (400, 401, 403, 413, 415, 422, 503)
+
+
+class BadCursor(SegmenttiError):
+    """A cursor (an export's `since`, a worklist's `after`) this service did not give the
+    caller's tenant, or altered."""
+
+    status = 400
+    slug = "bad-cursor"
+    title = "The cursor cannot be used"

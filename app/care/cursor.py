@@ -5,20 +5,17 @@ Signed like export cursors (app/exports/cursor.py), with the same derived keys, 
 list: an export cursor, another list's cursor or another tenant's is refused whole.
 """
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.sealed import BadSeal, seal, unseal
+
 VERSION = 1
 
 
-class BadCursor(ValueError):
+class BadCursor(BadSeal):
     """The cursor is not one this service gave this tenant for this list."""
 
 
@@ -30,42 +27,26 @@ class Position:
     client_id: uuid.UUID
 
 
-def _sign(key: bytes, payload: bytes) -> bytes:
-    return hmac.new(key, b"worklist|" + payload, hashlib.sha256).digest()[:16]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+PURPOSE = b"worklist|"
 
 
 def encode(position: Position, *, tenant: str, worklist: str, key: bytes) -> str:
-    payload = json.dumps(
-        {
-            "v": VERSION,
-            "t": tenant,
-            "l": worklist,
-            "k": position.key.isoformat() if position.key else None,
-            "c": str(position.client_id),
-        },
-        separators=(",", ":"),
-    ).encode()
-    return f"{_b64(payload)}.{_b64(_sign(key, payload))}"
+    fields = {
+        "v": VERSION,
+        "t": tenant,
+        "l": worklist,
+        "k": position.key.isoformat() if position.key else None,
+        "c": str(position.client_id),
+    }
+    return seal(fields, key, PURPOSE)
 
 
 def decode(cursor: str, *, tenant: str, worklist: str, keys: Sequence[bytes]) -> Position:
     try:
-        body, signature = cursor.split(".")
-        payload, given = _unb64(body), _unb64(signature)
-    except (ValueError, binascii.Error):
-        raise BadCursor("not a cursor this service gave") from None
-    if not any(hmac.compare_digest(_sign(key, payload), given) for key in keys):
-        raise BadCursor("not a cursor this service gave, or altered")
+        fields = unseal(cursor, keys, PURPOSE)
+    except BadSeal as exc:
+        raise BadCursor(str(exc)) from None
     try:
-        fields = json.loads(payload)
         moment = fields["k"]
         position = Position(
             datetime.fromisoformat(moment) if moment is not None else None,

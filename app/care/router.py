@@ -31,8 +31,7 @@ from app.deps import (
     WorklistsReader,
     WriteUnit,
 )
-from app.errors import AUTHENTICATED, LOCATION, WITH_BODY, FieldError, problem_responses
-from app.exports.service import BadCursor
+from app.errors import AUTHENTICATED, LOCATION, WITH_BODY, BadCursor, FieldError, problem_responses
 from app.routing import ServiceRoute, access_operation
 from app.schemas import Moment
 

@@ -6,19 +6,18 @@ blind-index key (any key held, during a rotation); a cursor that was altered, ma
 another tenant, or cannot be read is refused whole.
 """
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from app.sealed import BadSeal, seal, unseal
+
 VERSION = 1
 
 
-class BadCursor(ValueError):
+class BadCursor(BadSeal):
     """The cursor is not one this service gave this tenant."""
 
 
@@ -34,36 +33,22 @@ def secret(index_key: str) -> bytes:
     return hmac.new(index_key.encode(), b"segmentti export cursor", hashlib.sha256).digest()
 
 
-def _sign(secret: bytes, payload: bytes) -> bytes:
-    return hmac.new(secret, payload, hashlib.sha256).digest()[:16]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def encode(position: Position, key: bytes) -> str:
-    payload = json.dumps(
-        {"v": VERSION, "t": position.tenant, "h": position.until_tx, "d": position.day.isoformat()},
-        separators=(",", ":"),
-    ).encode()
-    return f"{_b64(payload)}.{_b64(_sign(key, payload))}"
+    fields = {
+        "v": VERSION,
+        "t": position.tenant,
+        "h": position.until_tx,
+        "d": position.day.isoformat(),
+    }
+    return seal(fields, key)
 
 
 def decode(cursor: str, tenant: str, keys: Sequence[bytes]) -> Position:
     try:
-        body, signature = cursor.split(".")
-        payload, given = _unb64(body), _unb64(signature)
-    except (ValueError, binascii.Error):
-        raise BadCursor("not a cursor this service gave") from None
-    if not any(hmac.compare_digest(_sign(key, payload), given) for key in keys):
-        raise BadCursor("not a cursor this service gave, or altered")
+        fields = unseal(cursor, keys)
+    except BadSeal as exc:
+        raise BadCursor(str(exc)) from None
     try:
-        fields = json.loads(payload)
         position = Position(str(fields["t"]), int(fields["h"]), date.fromisoformat(fields["d"]))
     except (ValueError, KeyError, TypeError):
         raise BadCursor("not a cursor this service gave") from None

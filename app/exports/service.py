@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from app.auth import Principal
 from app.db import Unit, change_counter, utc_now
-from app.errors import FieldError, SegmenttiError
+from app.errors import BadCursor, FieldError
 from app.exports import cursor
 from app.exports.models import ExportRun, export_run
 from app.exports.queries import Numbered, Policy, Window
@@ -23,12 +23,6 @@ from app.tenants import Tenant
 
 FINLAND = ZoneInfo("Europe/Helsinki")
 FORMATS = ("csv", "ndjson", "fhir")
-
-
-class BadCursor(SegmenttiError):
-    status = 400
-    slug = "bad-cursor"
-    title = "The cursor cannot be used"
 
 
 @dataclass(frozen=True)
