@@ -1,4 +1,5 @@
-"""Keeping `segment_now` — the segment in force per client — where the timeline stands.
+"""Keeping `segment_now` — the segment in force per client — and `segment_span` — how long
+each decision was in force — where the timeline stands.
 
 Every write that changes a timeline (a submitted assessment, a retraction, an import) calls
 `refresh` in its own transaction, for the clients it touched and under their row locks, so
@@ -14,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.assessments import queries
-from app.assessments.models import assessment, segment_now
+from app.assessments.models import assessment, segment_now, segment_span
 from app.db import Unit
 
 # Later than any decision: no decision takes effect in the future.
@@ -25,9 +26,17 @@ _COLUMNS = [
 ]  # fmt: skip
 
 
+_SPAN_COLUMNS = [
+    "assessment_id", "tenant", "client_id", "model_id", "model_version", "decided_code",
+    "valid_from", "valid_to",
+]  # fmt: skip
+
+
 async def refresh(unit: Unit, tenant: str, clients: Any) -> None:
     """Put the segment in force of `clients` (ids, or a select of ids) of `tenant` in
-    `segment_now`: replaced, or removed when no active decision is left."""
+    `segment_now` (replaced, or removed when no active decision is left), and their timelines'
+    spans in `segment_span` (replaced whole: a back-dated decision or a retraction moves the
+    end of another's span)."""
     await unit.execute(
         sa.delete(segment_now).where(
             segment_now.c.tenant == tenant, segment_now.c.client_id.in_(clients)
@@ -50,3 +59,10 @@ async def refresh(unit: Unit, tenant: str, clients: Any) -> None:
             ),
         )
     )
+    await unit.execute(
+        sa.delete(segment_span).where(
+            segment_span.c.tenant == tenant, segment_span.c.client_id.in_(clients)
+        )
+    )
+    spans = queries.spans(assessment.c.tenant == tenant, assessment.c.client_id.in_(clients))
+    await unit.execute(sa.insert(segment_span).from_select(_SPAN_COLUMNS, spans))
