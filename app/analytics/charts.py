@@ -6,6 +6,7 @@ tooling) can hold the picture to the numbers. Withheld figures are drawn as a da
 a zero.
 """
 
+import textwrap
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
@@ -146,7 +147,7 @@ def _bars(
 ) -> float:
     """Horizontal bars, one a segment, length by share; returns the y below them."""
     y = top
-    for i, segment in enumerate(segments):
+    for segment in segments:
         canvas.text(left - 10, y + 17, segment.name, anchor="end")
         length = (segment.share or 0) * width
         canvas.shape(
@@ -155,7 +156,7 @@ def _bars(
             y=f"{y + 4}",
             width=f"{length:.1f}",
             height="18",
-            fill=COLOURS[i % len(COLOURS)],
+            fill=COLOURS[(segment.code - 1) % len(COLOURS)],
         )
         canvas.text(
             left + length + 8,
@@ -176,8 +177,9 @@ def _bars(
 def distribution(body: SegmentDistribution) -> str:
     lang = body.language
     rows = body.breakdown or []
-    per_row = len(body.segments) * 28 + 30
-    height = 130 + len(body.segments) * 28 + (50 + len(rows) * per_row if rows else 0) + 30
+    height = 130 + len(body.segments) * 28 + 30
+    if rows:
+        height += 50 + sum(len(row.segments) * 28 + 30 for row in rows)
     canvas = _Canvas(900, height, f"{_t('distribution', lang)} — {body.model_name}", lang)
     canvas.text(24, 34, _t("distribution", lang), size=20, weight="bold")
     canvas.text(24, 58, f"{body.model_name} · {_t('at', lang)} {_day(body.at, lang)}")
@@ -296,7 +298,7 @@ def targets(body: TargetFollowUp) -> str:
     names = {s.code: s.name for s in body.points[0].segments} if body.points else {}
     left, top, plot_w, plot_h = 80, 90, 560, 360
     height = top + plot_h + 90
-    canvas = _Canvas(900, height, f"{_t('targets', lang)} — {body.model_name}", lang)
+    canvas = _Canvas(960, height, f"{_t('targets', lang)} — {body.model_name}", lang)
     canvas.text(24, 34, _t("targets", lang), size=20, weight="bold")
     canvas.text(24, 58, f"{body.model_name} · {_day(body.from_, lang)} → {_day(body.to, lang)}")
     for tick in range(0, 101, 20):
@@ -322,8 +324,9 @@ def targets(body: TargetFollowUp) -> str:
         if i % label_every == 0 or i == count - 1:
             canvas.text(x_of(i), top + plot_h + 18, _day(point.at, lang), anchor="middle", size=10)
     targets = {t.code: t.share for t in body.targets}
-    for k, code in enumerate(codes):
-        colour = COLOURS[k % len(COLOURS)]
+    legend_y = top + 10
+    for code in codes:
+        colour = COLOURS[(code - 1) % len(COLOURS)]
         runs: list[list[str]] = [[]]
         for i, point in enumerate(body.points):
             segment = next(s for s in point.segments if s.code == code)
@@ -364,18 +367,21 @@ def targets(body: TargetFollowUp) -> str:
                 stroke_dasharray="8 5",
                 **{"class": "target", "data_code": str(code), "data_share": str(targets[code])},
             )
-        legend_y = top + 10 + k * 40
         canvas.shape(
             "rect", x=str(left + plot_w + 24), y=f"{legend_y}", width="14", height="14", fill=colour
         )
-        canvas.text(left + plot_w + 44, legend_y + 12, names[code], size=12)
+        for line in textwrap.wrap(names[code], 30) or [""]:
+            canvas.text(left + plot_w + 44, legend_y + 12, line, size=12)
+            legend_y += 16
         if code in targets:
             canvas.text(
                 left + plot_w + 44,
-                legend_y + 28,
+                legend_y + 12,
                 f"- - {_t('target', lang)} {_percent(targets[code], lang)}",
                 size=11,
                 fill=colour,
             )
+            legend_y += 16
+        legend_y += 14
     canvas.text(24, height - 14, _t("withheld", lang), size=11, fill="#555")
     return canvas.svg()

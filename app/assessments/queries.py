@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.assessments.models import assessment, retraction
+from app.db import UTCDateTime
 
 
 def is_active() -> sa.ColumnElement[bool]:
@@ -55,7 +56,7 @@ def spans(*criteria: sa.ColumnElement[bool]) -> sa.Select[Any]:
             assessment.c.model_version,
             assessment.c.decided_code,
             assessment.c.effective_at,
-            sa.func.lead(assessment.c.effective_at)
+            sa.func.lead(assessment.c.effective_at, type_=UTCDateTime)
             .over(
                 partition_by=assessment.c.client_id,
                 order_by=(assessment.c.effective_at, assessment.c.sequence),
@@ -74,6 +75,4 @@ def spans(*criteria: sa.ColumnElement[bool]) -> sa.Select[Any]:
         following.c.decided_code,
         following.c.effective_at.label("valid_from"),
         following.c.valid_to,
-    ).where(
-        sa.or_(following.c.valid_to.is_(None), following.c.valid_to > following.c.effective_at)
-    )
+    ).where(sa.or_(following.c.valid_to.is_(None), following.c.valid_to > following.c.effective_at))
