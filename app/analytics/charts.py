@@ -319,9 +319,9 @@ def targets(body: TargetFollowUp) -> str:
     def x_of(i: int) -> float:
         return left + i * step if count > 1 else left + plot_w / 2
 
-    label_every = max(1, count // 8)
+    label_every = max(1, -(-count // 7))  # at most seven dates, so they never overlap
     for i, point in enumerate(body.points):
-        if i % label_every == 0 or i == count - 1:
+        if i % label_every == 0:
             canvas.text(x_of(i), top + plot_h + 18, _day(point.at, lang), anchor="middle", size=10)
     targets = {t.code: t.share for t in body.targets}
     legend_y = top + 10
