@@ -80,13 +80,19 @@ def wants_svg(accept: str | None) -> bool:
     return quality["svg"] > quality["json"]
 
 
-def _chart(request: Request, svg: str) -> Response:
-    return Response(svg, media_type=SVG, headers={"Vary": "Accept, Accept-Language"})
+def _answer(request: Request, response: Response, body: Any, draw: Any) -> Any:
+    """The chart when the caller prefers it, else the body; either way caches keep them
+    apart by `Accept` (the request's owner adds `Accept-Language`)."""
+    if wants_svg(request.headers.get("accept")):
+        return Response(draw(body), media_type=SVG, headers={"Vary": "Accept"})
+    response.headers["Vary"] = "Accept"
+    return body
 
 
 @router.get("/segment-distribution", response_model=SegmentDistribution, responses=CHART)
 async def get_segment_distribution(
     request: Request,
+    response: Response,
     principal: AnalyticsReader,
     unit: ReadUnit,
     lang: Language,
@@ -106,14 +112,13 @@ async def get_segment_distribution(
         by=by,
     )
     body = views.distribution(principal.tenant.registry, figures, lang)
-    if wants_svg(request.headers.get("accept")):
-        return _chart(request, charts.distribution(body))
-    return body
+    return _answer(request, response, body, charts.distribution)
 
 
 @router.get("/transitions", response_model=SegmentTransitions, responses=CHART)
 async def get_segment_transitions(
     request: Request,
+    response: Response,
     principal: AnalyticsReader,
     unit: ReadUnit,
     lang: Language,
@@ -137,14 +142,13 @@ async def get_segment_transitions(
         end=end,
     )
     body = views.transitions(principal.tenant.registry, figures, lang)
-    if wants_svg(request.headers.get("accept")):
-        return _chart(request, charts.transitions(body))
-    return body
+    return _answer(request, response, body, charts.transitions)
 
 
 @router.get("/targets", response_model=TargetFollowUp, responses=CHART)
 async def get_segment_targets(
     request: Request,
+    response: Response,
     principal: AnalyticsReader,
     unit: ReadUnit,
     lang: Language,
@@ -174,6 +178,4 @@ async def get_segment_targets(
         shares=by_code,
     )
     body = views.targets(principal.tenant.registry, figures, lang)
-    if wants_svg(request.headers.get("accept")):
-        return _chart(request, charts.targets(body))
-    return body
+    return _answer(request, response, body, charts.targets)

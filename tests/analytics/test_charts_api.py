@@ -18,6 +18,7 @@ def svg(client: TestClient, auth: Auth, url: str, params: dict, lang: str, org: 
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("image/svg+xml")
     assert response.headers["content-language"] == lang
+    assert response.headers["vary"] == "Accept, Accept-Language"  # caches keep them apart
     as_json = client.get(url, params=params, headers=auth(org=org, **{"Accept-Language": lang}))
     return ET.fromstring(response.text), as_json.json()  # noqa: S314 (our own output)
 
@@ -114,3 +115,4 @@ def test_json_stays_the_default_and_wins_a_tie(client: TestClient, auth: Auth) -
     for accept in ("*/*", "application/json, image/svg+xml", "image/svg+xml;q=0.5, */*"):
         response = client.get(url, headers=auth(Accept=accept))
         assert response.headers["content-type"].startswith("application/json"), accept
+        assert response.headers["vary"] == "Accept, Accept-Language"
