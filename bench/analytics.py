@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     now = datetime.now(UTC).replace(microsecond=0)
     year_ago = now - timedelta(days=365)
-    with postgres_database(args.postgres, "bench_analytics") as url, service(url, 8732) as base:
+    with postgres_database(args.postgres, "bench_analytics") as url, service(url, 8741) as base:
         seconds = load(url, args.clients)
         with psycopg.connect(url.replace("+psycopg", "")) as connection:
             counts = connection.execute(
