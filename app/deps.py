@@ -56,6 +56,7 @@ ExportsReader = Annotated[Principal, Depends(require_scope("exports:read"))]
 ImportsWriter = Annotated[Principal, Depends(require_scope("imports:write"))]
 CareWriter = Annotated[Principal, Depends(require_scope("care:write"))]
 WorklistsReader = Annotated[Principal, Depends(require_scope("worklists:read"))]
+AnalyticsReader = Annotated[Principal, Depends(require_scope("analytics:read"))]
 
 
 async def _runtime(request: Request) -> Runtime:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+from app.analytics.router import router as analytics_router
 from app.assessments.router import router as assessments_router
 from app.audit.router import router as audit_router
 from app.auth import TokenVerifier
@@ -57,6 +58,7 @@ ROUTERS = (
     assessments_router,
     consents_router,
     care_router,
+    analytics_router,
     audit_router,
     exports_router,
     imports_router,

@@ -191,7 +191,8 @@ class _Request:
             language = getattr(self.request.state, "language", None)
             if language is not None:
                 response.headers["Content-Language"] = language
-                response.headers["Vary"] = "Accept-Language"
+                vary = response.headers.get("Vary")
+                response.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
             return response
         except Exception as exc:
             failure = await self._after_failure(exc)

@@ -26,6 +26,7 @@ TENANT_KEYS = {
     "reassess_after_days",
     "register_codes",
     "export_min_age",
+    "targets",
 }
 
 
@@ -43,6 +44,8 @@ class Tenant:
     export_min_age: int | None = None
     # every model, with the tenant's wording and policies laid over them
     registry: ModelRegistry = field(default_factory=lambda: ModelRegistry({}))
+    # model id → segment key → the share of the model's clients the county aims at
+    targets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def _per_version(
@@ -115,6 +118,34 @@ def _tenant_registry(registry: ModelRegistry, conf: Mapping[str, Any], where: st
     )
 
 
+def _targets(
+    registry: ModelRegistry, conf: Mapping[str, Any], where: str
+) -> Mapping[str, Mapping[str, float]]:
+    """Target shares per segment key, for every version of the model: each a share of the
+    model's clients between 0 and 1, together at most 1."""
+    table = conf.get("targets", {})
+    if not isinstance(table, dict) or any(m not in conf["models"] for m in table):
+        raise ModelFileError(f"{where}.targets: keys must be models the tenant uses")
+    targets: dict[str, Mapping[str, float]] = {}
+    for model_id, shares in table.items():
+        here = f"{where}.targets.{model_id}"
+        if not isinstance(shares, dict) or not shares:
+            raise ModelFileError(f"{here}: expected a table of segment keys and shares")
+        for version in registry.get_versions(model_id):
+            unknown = sorted(set(shares) - {s.key for s in version.segments})
+            if unknown:
+                raise ModelFileError(
+                    f"{here}: {model_id} {version.version} has no segment {', '.join(unknown)}"
+                )
+        for key, share in shares.items():
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+                raise ModelFileError(f"{here}.{key}: expected a share from 0 to 1, e.g. 0.8")
+        if sum(shares.values()) > 1:
+            raise ModelFileError(f"{here}: the shares add up to more than 1")
+        targets[model_id] = MappingProxyType({k: float(v) for k, v in shares.items()})
+    return MappingProxyType(targets)
+
+
 def load_tenants(path: Path, registry: ModelRegistry) -> dict[str, Tenant]:
     def fail(where: str, problem: str) -> TenantsFileError:
         return TenantsFileError(f"{path}: {where}: {problem}")
@@ -152,6 +183,7 @@ def load_tenants(path: Path, registry: ModelRegistry) -> dict[str, Tenant]:
             raise fail(f"{where}.default_model", "must be one of the tenant's models")
         try:
             own_registry = _tenant_registry(registry, conf, where)
+            targets = _targets(registry, conf, where)
         except ModelFileError as exc:
             raise TenantsFileError(f"{path}: {exc}") from exc
         min_age = conf.get("export_min_age")
@@ -165,5 +197,6 @@ def load_tenants(path: Path, registry: ModelRegistry) -> dict[str, Tenant]:
             models=tuple(models),
             export_min_age=min_age,
             registry=own_registry,
+            targets=targets,
         )
     return tenants

@@ -7,6 +7,7 @@ import grimp
 import pytest
 
 DOMAINS = (
+    "analytics",
     "assessments",
     "audit",
     "care",

@@ -106,6 +106,41 @@ class SegmentNow(SQLModel, table=True):
     valid_from: datetime = Column(sa_type=UTCDateTime)
 
 
+class SegmentSpan(SQLModel, table=True):
+    """How long each active decision was the segment in force: from its effective time until
+    the next active decision of the client took effect (`valid_to` NULL: in force now).
+    Derived from the timeline in the transaction that changes it (current.py), like
+    `segment_now`, so that population figures at any time — and between two times — are a
+    range scan instead of ranking every client's history once per time asked. A decision
+    replaced at the very moment it took effect has no span."""
+
+    __tablename__ = "segment_span"
+    __table_args__ = (
+        # Population figures: the spans of a model that had begun by a time, with what they
+        # count, readable from the index alone.
+        sa.Index(
+            "ix_segment_span_tenant_model_from",
+            "tenant",
+            "model_id",
+            "valid_from",
+            "valid_to",
+            "decided_code",
+            "client_id",
+        ),
+        sa.Index("ix_segment_span_client", "client_id"),
+    )
+
+    assessment_id: uuid.UUID = Column(foreign_key="assessment.id", primary_key=True)
+    tenant: str = Column(max_length=64)
+    client_id: uuid.UUID = Column(foreign_key="client.id")
+    model_id: str = Column(max_length=64)
+    model_version: str = Column(max_length=32)
+    decided_code: int
+    valid_from: datetime = Column(sa_type=UTCDateTime)
+    valid_to: datetime | None = Column(default=None, sa_type=UTCDateTime)
+
+
 assessment = Assessment.__table__  # type: ignore[attr-defined]
 segment_now = SegmentNow.__table__  # type: ignore[attr-defined]
 retraction = Retraction.__table__  # type: ignore[attr-defined]
+segment_span = SegmentSpan.__table__  # type: ignore[attr-defined]

@@ -48,3 +48,40 @@ def in_force_of_one() -> sa.Select[Any]:
     on every call; building the ranked subquery was a tenth of the read's time)."""
     at = sa.bindparam("at", type_=UTCDateTime)
     return in_force(at, assessment.c.client_id == sa.bindparam("client_id"))
+
+
+def spans(*criteria: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """Each active assessment meeting `criteria` with the time its segment stayed in force:
+    `valid_from` (its effective time) until `valid_to`, when the client's next active decision
+    took effect (NULL: in force now). By the same definition as `in_force`: at any T the one
+    span with valid_from <= T < valid_to is the assessment `in_force(T)` selects, and a
+    decision replaced at the moment it took effect (same time, lower sequence) has none."""
+    following = (
+        sa.select(
+            assessment.c.id,
+            assessment.c.tenant,
+            assessment.c.client_id,
+            assessment.c.model_id,
+            assessment.c.model_version,
+            assessment.c.decided_code,
+            assessment.c.effective_at,
+            sa.func.lead(assessment.c.effective_at, type_=UTCDateTime)
+            .over(
+                partition_by=assessment.c.client_id,
+                order_by=(assessment.c.effective_at, assessment.c.sequence),
+            )
+            .label("valid_to"),
+        )
+        .where(is_active(), *criteria)
+        .subquery("following")
+    )
+    return sa.select(
+        following.c.id.label("assessment_id"),
+        following.c.tenant,
+        following.c.client_id,
+        following.c.model_id,
+        following.c.model_version,
+        following.c.decided_code,
+        following.c.effective_at.label("valid_from"),
+        following.c.valid_to,
+    ).where(sa.or_(following.c.valid_to.is_(None), following.c.valid_to > following.c.effective_at))

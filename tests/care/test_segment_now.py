@@ -1,11 +1,16 @@
-"""Every write that changes a timeline keeps the segment in force per client true: a new
-assessment, a back-dated one, a retraction and an import — on both databases."""
+"""Every write that changes a timeline keeps the segment in force per client, and the spans
+each decision was in force, true: a new assessment, a back-dated one, a retraction and an
+import — on both databases."""
 
 import json
 import uuid
+from typing import Any
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from app.assessments import queries
+from app.assessments.models import assessment, segment_span
 from tests.care.conftest import Assess, days_ago, iso
 from tests.conftest import Auth, TestDatabase
 from tests.helpers import hetu
@@ -18,6 +23,33 @@ def segment_now(database: TestDatabase, client_id: str) -> tuple[str, int] | Non
         id=uuid.UUID(client_id) if database.dialect == "postgresql" else uuid.UUID(client_id).hex,
     )
     return (str(uuid.UUID(str(rows[0][0]))), rows[0][1]) if rows else None
+
+
+def spans_kept_true(database: TestDatabase, client_id: str) -> int:
+    """Asserts the kept spans of the client are those its timeline gives; returns how many."""
+    cid = uuid.UUID(client_id)
+    columns = ("assessment_id", "valid_from", "valid_to")
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        kept = sa.select(*(segment_span.c[c] for c in columns)).where(
+            segment_span.c.client_id == cid
+        )
+        derived = queries.spans(assessment.c.client_id == cid).subquery()
+        connection = database.connection
+        return (
+            list((await connection.execute(kept.order_by(segment_span.c.valid_from))).all()),
+            list(
+                (
+                    await connection.execute(
+                        sa.select(*(derived.c[c] for c in columns)).order_by(derived.c.valid_from)
+                    )
+                ).all()
+            ),
+        )
+
+    kept, derived = database.portal.call(both)
+    assert kept == derived
+    return len(kept)
 
 
 def in_force(client: TestClient, auth: Auth, client_id: str) -> tuple[str, int] | None:
@@ -34,19 +66,23 @@ def test_each_timeline_write_keeps_the_segment_now_true(
     person = 7
     client_id = assess(person, segment=2, ago=30)
     assert segment_now(database, client_id) == in_force(client, auth, client_id)
+    assert spans_kept_true(database, client_id) == 1
     assert segment_now(database, client_id)[1] == 2  # type: ignore[index]
 
     assess(person, segment=4, ago=60)  # back-dated: the later decision stays in force
     assert segment_now(database, client_id)[1] == 2  # type: ignore[index]
+    assert spans_kept_true(database, client_id) == 2  # the back-dated one ends where it began
     newest = assess(person, segment=3, ago=1)
     assert newest == client_id
     kept = segment_now(database, client_id)
     assert kept == in_force(client, auth, client_id) and kept[1] == 3  # type: ignore[index]
+    assert spans_kept_true(database, client_id) == 3
 
     retraction = f"/v1/assessments/{kept[0]}/retraction"  # type: ignore[index]
     assert client.post(retraction, json={"reason": "wrong client"}, headers=auth()).is_success
     assert segment_now(database, client_id) == in_force(client, auth, client_id)
     assert segment_now(database, client_id)[1] == 2  # type: ignore[index]
+    assert spans_kept_true(database, client_id) == 2
 
     line = {
         "client": {"hetu": hetu(f"{(person % 28) + 1:02d}0190", individual=200 + person)},
@@ -63,6 +99,7 @@ def test_each_timeline_write_keeps_the_segment_now_true(
     assert imported.status_code == 200, imported.text
     assert segment_now(database, client_id) == in_force(client, auth, client_id)
     assert segment_now(database, client_id)[1] == 1  # type: ignore[index]
+    assert spans_kept_true(database, client_id) == 3
 
 
 def test_a_client_whose_every_decision_is_retracted_has_no_segment_now(
