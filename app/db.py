@@ -14,6 +14,7 @@ PostgreSQL, yet no data leaves without its log line committed.
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -310,6 +311,10 @@ async def insert_stamped(unit: Unit, table: sa.Table, row: SQLModel) -> None:
     await unit.execute(sa.insert(table).values({**values, "change_tx": await unit.change_stamp()}))
 
 
+class DatabaseFileGone(ConnectionError):
+    """The SQLite file this process opened was deleted or replaced."""
+
+
 class Database:
     """The engine, and how a unit of work gets its connection and transaction."""
 
@@ -317,11 +322,33 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.busy_timeout_ms = busy_timeout_ms
+        path = engine.url.database if self.dialect == "sqlite" else None
+        self._file = Path(path) if path and path != ":memory:" else None
+        self._file_identity: tuple[int, int] | None = None
 
     def unit(self, *, read_only: bool = False) -> Unit:
         return Unit(self, read_only=read_only)
 
+    def _check_file(self) -> None:
+        """A SQLite file deleted or replaced under the running service: its open connections
+        would go on writing to the deleted file, and everything written would be gone at the
+        next start. Refuse instead (503), until the service is restarted on the new file."""
+        if self._file is None:
+            return
+        try:
+            status = self._file.stat()
+        except FileNotFoundError:
+            if self._file_identity is None:
+                return  # not made yet: SQLite makes it on connecting (and /readyz says so)
+            raise DatabaseFileGone(f"the database file {self._file} is gone") from None
+        identity = (status.st_dev, status.st_ino)
+        if self._file_identity is None:
+            self._file_identity = identity
+        elif identity != self._file_identity:
+            raise DatabaseFileGone(f"the database file {self._file} was replaced")
+
     async def begin(self, read_only: bool) -> tuple[AsyncConnection, AsyncTransaction]:
+        self._check_file()
         connection = await self.engine.connect()
         try:
             await connection.execution_options(

@@ -187,8 +187,10 @@ def safe_name(part: object) -> str:
 
 
 def _field_name(loc: Sequence[Any]) -> str:
+    """The field as the caller wrote it: a body member's path, or a query or path parameter's
+    own name (as the cursor and other checks of the same parameter name it)."""
     parts = list(loc)
-    if parts and parts[0] == "body":
+    if parts and parts[0] in ("body", "query", "path"):
         parts = parts[1:]
     return ".".join(safe_name(p) for p in parts) or "body"
 
@@ -228,7 +230,8 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
         detail = (
             f"The body is not valid JSON: {reason}." if reason else "The body is not valid JSON."
         )
-        return problem_response(400, MalformedBody.slug, MalformedBody.title, detail)
+        problems = [FieldError("body", reason or "not valid JSON")]
+        return problem_response(400, MalformedBody.slug, MalformedBody.title, detail, problems)
     fields = field_errors_from_pydantic(errors)
     return problem_response(
         422,

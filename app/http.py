@@ -22,6 +22,7 @@ import re
 import time
 import traceback
 import uuid
+from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -104,6 +105,17 @@ class Edge:
         scope.setdefault("state", {})["request_id"] = rid
         extra = [*EDGE_HEADERS, (b"x-request-id", rid.encode())]
         limit = self.body_limits.get(scope["path"], self.max_body_bytes)
+        if _identity_code_in_url(scope):
+            # Refused before anything reads or logs it; the log line names only the status.
+            detail = (
+                "An identity code never goes in a URL (gateways and proxies log URLs): find "
+                "the client with POST /v1/clients/lookup and use its client_id."
+            )
+            title = "Identity code in the URL"
+            await _problem(send, 400, "identity-code-in-url", title, detail, extra)
+            method = "HEAD" if head else scope["method"]
+            self._record(scope, method, 400, time.perf_counter() - started, rid)
+            return
         status = 500
         response_started = too_large = False
         received = 0
@@ -178,6 +190,21 @@ class Edge:
             rid,
             caller_address(scope),
         )
+
+
+# Opaque tokens the service itself gave: base64 that could by chance look like a code.
+_SEALED_PARAMETERS = frozenset({"since", "after", "before"})
+
+
+def _identity_code_in_url(scope: Scope) -> bool:
+    if looks_like_identity_code(unquote(scope["path"])):
+        return True
+    query = scope.get("query_string", b"").decode("latin-1")
+    return any(
+        looks_like_identity_code(name)
+        or (name not in _SEALED_PARAMETERS and looks_like_identity_code(value))
+        for name, value in parse_qsl(query, keep_blank_values=True)
+    )
 
 
 async def _problem(

@@ -31,6 +31,7 @@ from app.auth import Principal, ScopeDependency, authenticate
 from app.db import Unit
 from app.errors import (
     AccessAttempt,
+    FieldError,
     Forbidden,
     MalformedBody,
     SegmenttiError,
@@ -251,7 +252,9 @@ class _Request:
         try:
             body = await self.request.json()
         except json.JSONDecodeError as exc:
-            raise MalformedBody(f"The body is not valid JSON: {exc.msg}.") from None
+            raise MalformedBody(
+                f"The body is not valid JSON: {exc.msg}.", [FieldError("body", exc.msg)]
+            ) from None
         secrets = self.runtime.fingerprint_secrets
         writing = secrets[self.runtime.protector.index_check]
         prints = [

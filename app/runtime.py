@@ -27,8 +27,10 @@ log = logging.getLogger("segmentti")
 
 # SQLSTATE classes of a database that is away or overloaded, not of a refused statement:
 # 08 connection exception, 53 insufficient resources (too many connections), 57 operator
-# intervention (shutting down, starting up: "cannot connect now"), 58 system error.
-_PASSING = ("08", "53", "57", "58")
+# intervention (shutting down, starting up: "cannot connect now"), 58 system error; and what
+# an operator must put right, which no retry by the caller changes but the service must not
+# answer 500 for: 28 the login refused, 3D000 the database does not exist (dropped, renamed).
+_PASSING = ("08", "53", "57", "58", "28", "3D000")
 
 
 def is_unavailable(exc: BaseException) -> bool:

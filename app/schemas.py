@@ -9,7 +9,7 @@ belongs in `client.hetu`, encrypted), a control character or a bidirectional ove
 import json
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationInfo
@@ -44,9 +44,14 @@ def _plausible(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("expected an offset, e.g. +02:00 or Z")
     # Far-off years overflow when converted between time zones; none is a real decision date.
-    if value.year < EARLIEST_YEAR:
-        raise ValueError(f"must be in {EARLIEST_YEAR} or later")
-    return value
+    # The moment counts, not its local clock: 1900-01-01T00:00+14:00 is still in 1899.
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be before the year 9999 ends, in UTC") from None
+    if moment.year < EARLIEST_YEAR:
+        raise ValueError(f"must be in {EARLIEST_YEAR} or later (UTC)")
+    return moment  # every time the service answers with is in UTC
 
 
 # A moment in time as requests give it: RFC 3339 with an offset, from 1900 on.
@@ -94,6 +99,39 @@ def _free_text(value: str, info: ValidationInfo) -> str:
 
 # Text a request stores: checked for identity codes and hidden characters.
 FreeText = Annotated[str, AfterValidator(_free_text)]
+
+# A cell a spreadsheet would run as a formula when the export is opened in one.
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def _recorder_problem(value: str) -> str | None:
+    if not single_line_text(value, 255):
+        return (
+            "one visible line: no control characters, tabs, line breaks, hidden characters "
+            "or identity codes"
+        )
+    if value.startswith(FORMULA_START):
+        return "must not begin with =, +, - or @ (a spreadsheet would run it as a formula)"
+    return None
+
+
+def _recorder(value: str, info: ValidationInfo) -> str:
+    memo = info.context.get(TEXT_MEMO) if isinstance(info.context, dict) else None
+    key = "recorder\x1f" + value
+    if memo is not None and key in memo:
+        problem = memo[key]
+    else:
+        problem = _recorder_problem(value)
+        if memo is not None:
+            memo[key] = problem
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Who recorded a decision, as an imported register entry names them: a name or an id, one
+# line, exported to registers as it is.
+Recorder = Annotated[str, AfterValidator(_recorder)]
 
 
 def _depth(value: Any) -> int:

@@ -87,7 +87,7 @@ def service_process(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(300):  # several workers on a busy machine take a while
             try:
                 if httpx.get(f"{base}/readyz").status_code == 200:
                     break

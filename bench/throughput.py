@@ -170,7 +170,7 @@ def run(label: str, url: str, port: int, seconds: int, connections: int, workers
         )  # fmt: skip
     for count in workers:
         suffix = "" if count == 1 else f" ({count} workers)"
-        with service_process(url, port, workers=count) as (base, _):
+        with service_process(url, port + 10 * count, workers=count) as (base, _):
             _wait(base + "/readyz")
             if count == 1:
                 results["service /healthz"] = wrk(

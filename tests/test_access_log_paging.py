@@ -131,7 +131,7 @@ def test_a_page_size_out_of_range_is_refused_naming_limit(
     )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert [e["field"] for e in response.json()["errors"]] == ["query.limit"]
+    assert [e["field"] for e in response.json()["errors"]] == ["limit"]
 
 
 def test_another_tenants_attempt_is_in_the_owners_log_and_the_caller_sees_only_404(

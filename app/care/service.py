@@ -50,6 +50,21 @@ async def add_member(
     valid_from = _not_future("from", body.valid_from, now)
     await clients.require(unit, principal, client_id)
     await clients.lock(unit, client_id)
+    still_open = (
+        await unit.execute(
+            sa.select(member_table.c.id).where(
+                member_table.c.client_id == client_id,
+                member_table.c.professional == body.professional,
+                member_table.c.role == body.role,
+                ~sa.exists().where(end_table.c.member_id == member_table.c.id),
+            )
+        )
+    ).first()
+    if still_open is not None:
+        raise Conflict(
+            f"This professional is already in this role for the client (member "
+            f"{still_open.id}); end that membership first."
+        )
     member = CareTeamMember(
         tenant=principal.org,
         client_id=client_id,

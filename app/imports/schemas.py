@@ -3,7 +3,7 @@
 from pydantic import BaseModel, Field, StrictInt
 
 from app.clients.schemas import ClientIdentity
-from app.schemas import FreeText, Moment, RequestBody
+from app.schemas import Moment, Recorder, RequestBody
 
 
 class ImportConsent(RequestBody):
@@ -25,7 +25,7 @@ class ImportLine(RequestBody):
         "else the model's segment code."
     )
     effective_at: Moment
-    recorded_by: FreeText = Field(min_length=1, max_length=255)
+    recorded_by: Recorder = Field(min_length=1, max_length=255)
     consent: ImportConsent | None = None
 
 

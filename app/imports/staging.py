@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.assessments import current
-from app.assessments.models import assessment
+from app.assessments.models import assessment, retraction
 from app.audit.models import access_log
 from app.auth import Principal
 from app.clients.identity import IdentityProtector
@@ -26,7 +26,7 @@ from app.clients.models import client
 from app.clients.service import KeysRotated
 from app.consents.models import consent_event
 from app.db import JSONDocument, Unit, UTCDateTime
-from app.errors import Conflict
+from app.errors import Conflict, FieldError, InvalidInput
 from app.imports.lines import COLUMNS, Staged, as_record, as_row
 from app.keyring import service as keyring
 
@@ -239,12 +239,54 @@ async def _new_clients(
     )
 
 
+# How many clashing lines an import names before it stops looking for more.
+CLASHES_NAMED = 100
+_CLASH = (
+    "the client has another decision taking effect at this same moment (in this import, or "
+    "recorded before): one decision per moment — retract the other one first"
+)
+
+
+async def _refuse_clashes(unit: Unit, tenant: str) -> None:
+    """Two different decisions of one client taking effect at the same moment would both be
+    active, and which is in force would hang on the order they were written. A register file
+    corrected and imported again would add conflicting history instead of replacing it: every
+    such line is refused, naming it (identical lines are already left out as imported)."""
+    ranked = sa.select(
+        new.c.line,
+        sa.func.row_number()
+        .over(partition_by=(new.c.client_id, new.c.effective_at), order_by=new.c.line)
+        .label("nth"),
+    ).subquery()
+    within = sa.select(ranked.c.line).where(ranked.c.nth > 1)
+    recorded = sa.select(new.c.line).where(
+        sa.exists().where(
+            assessment.c.tenant == tenant,
+            assessment.c.client_id == new.c.client_id,
+            assessment.c.effective_at == new.c.effective_at,
+            ~sa.exists().where(retraction.c.assessment_id == assessment.c.id),
+        )
+    )
+    lines = (
+        (await unit.execute(sa.union(within, recorded).order_by("line").limit(CLASHES_NAMED)))
+        .scalars()
+        .all()
+    )
+    if lines:
+        raise InvalidInput(
+            [FieldError(f"lines[{line}].effective_at", _CLASH) for line in lines],
+            detail=f"Nothing was imported: {len(lines)} line(s) clash with another decision "
+            "of the same client at the same moment.",
+        )
+
+
 async def apply_chunk(
     unit: Unit, *, principal: Principal, protector: IdentityProtector, now: datetime
 ) -> int:
     """Write the staged chunk, then empty the staging tables; the decisions written."""
     await _analyze_staged(unit)
     await _resolve(unit, principal, protector.holds_previous_index_key)
+    await _refuse_clashes(unit, principal.org)
     await unit.execute(
         sa.insert(counts).from_select(
             ["client_id", "is_new", "n"],

@@ -201,3 +201,22 @@ def test_a_retried_membership_is_written_once(
         f"/v1/clients/{client_id}/care-team", json={**body, "title": "lääkäri"}, headers=headers
     )
     assert other.status_code == 422
+
+
+def test_the_same_professional_twice_in_one_open_role_is_a_conflict(
+    client: TestClient, auth: Auth, assess: Assess, database: TestDatabase
+) -> None:
+    client_id = assess(1)
+    first = add(client, auth, client_id, **{"from": iso(days_ago(3))})
+    again = client.post(
+        f"/v1/clients/{client_id}/care-team",
+        json={**CONTACT, "from": iso(days_ago(1))},
+        headers=auth(),
+    )
+    assert again.status_code == 409, again.text
+    assert database.count("care_team_member") == 1
+    # Ended, the role can be taken again; another role is another membership.
+    end = f"/v1/clients/{client_id}/care-team/{first['member_id']}/end"
+    assert client.post(end, json={"at": iso(days_ago(2))}, headers=auth()).status_code == 201
+    add(client, auth, client_id, **{"from": iso(days_ago(1))})
+    add(client, auth, client_id, role="team_member", **{"from": iso(days_ago(1))})

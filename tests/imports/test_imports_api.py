@@ -144,9 +144,27 @@ def test_importing_the_same_lines_again_changes_nothing(client: TestClient, auth
 
 
 def test_a_line_repeated_in_one_file_is_written_once(client: TestClient, auth: Auth) -> None:
-    response = post_import(client, auth, ndjson(entry(), entry(), entry(segment_code=2)))
+    later = "2024-03-01T10:00:00+02:00"
+    response = post_import(
+        client, auth, ndjson(entry(), entry(), entry(segment_code=2, effective_at=later))
+    )
 
     assert response.json() == {"imported": 2, "lines": 3}
+
+
+def test_two_different_decisions_of_a_client_at_one_moment_are_refused(
+    client: TestClient, auth: Auth
+) -> None:
+    within = post_import(client, auth, ndjson(entry(), entry(OTHER), entry(segment_code=2)))
+    assert within.status_code == 422, within.text
+    assert [e["field"] for e in within.json()["errors"]] == ["lines[3].effective_at"]
+    assert client_id_of(client, auth, PERSON) is None  # nothing was written
+
+    assert post_import(client, auth, ndjson(entry())).json()["imported"] == 1
+    corrected = post_import(client, auth, ndjson(entry(OTHER), entry(recorded_by="someone else")))
+    assert corrected.status_code == 422, corrected.text  # a second decision at that moment
+    assert [e["field"] for e in corrected.json()["errors"]] == ["lines[2].effective_at"]
+    assert len(history(client, auth, client_id_of(client, auth, PERSON))) == 1  # type: ignore[arg-type]
 
 
 def test_any_bad_line_is_a_422_naming_each_line_and_field_and_nothing_is_written(
@@ -343,3 +361,16 @@ def test_a_bad_line_after_chunks_were_written_still_writes_nothing(
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["lines[8].segment_code"]
     assert client_id_of(client, auth, PERSON) is None
+
+
+@pytest.mark.parametrize(
+    "recorded_by",
+    ['=HYPERLINK("http://evil","x")', "+1", "-1+1", "@SUM(A1)", "a,b\nc", "tab\there"],
+)
+def test_a_recorder_a_spreadsheet_would_run_or_split_is_refused(
+    client: TestClient, auth: Auth, recorded_by: str
+) -> None:
+    response = post_import(client, auth, ndjson(entry(recorded_by=recorded_by)))
+
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["lines[1].recorded_by"]
