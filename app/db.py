@@ -12,6 +12,7 @@ their own right after the read — so a read holds no write lock on SQLite and r
 PostgreSQL, yet no data leaves without its log line committed.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -258,6 +259,11 @@ class Unit:
         if self.read_only:
             await self._finish(commit=True)
             if self._deferred:
+                # The read's connection goes back first: with every pooled connection held by
+                # a read waiting for a second one to write its log, no read would finish.
+                if self._connection is not None:
+                    connection, self._connection = self._connection, None
+                    await self.database.release(connection)
                 writer = Unit(self.database, read_only=False)
                 writer._deferred, self._deferred = self._deferred, []
                 try:
@@ -322,6 +328,8 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.busy_timeout_ms = busy_timeout_ms
+        self._writer = asyncio.Lock()
+        self._turn_holders: set[AsyncConnection] = set()
         path = engine.url.database if self.dialect == "sqlite" else None
         self._file = Path(path) if path and path != ":memory:" else None
         self._file_identity: tuple[int, int] | None = None
@@ -347,20 +355,47 @@ class Database:
         elif identity != self._file_identity:
             raise DatabaseFileGone(f"the database file {self._file} was replaced")
 
+    async def _take_write_turn(self) -> None:
+        """SQLite has one writer at a time. Its own lock makes every other writer sleep and
+        poll (the busy handler backs off up to 100 ms a try), so under load the waiting
+        writers, not the writing, set the pace: in one process they queue here instead, in
+        order, and SQLite's lock is only met across processes. Waiting longer than the busy
+        timeout is the same 503 as SQLite's own."""
+        try:
+            await asyncio.wait_for(self._writer.acquire(), self.busy_timeout_ms / 1000)
+        except TimeoutError:
+            raise sa.exc.TimeoutError("waited too long for SQLite's write turn") from None
+
     async def begin(self, read_only: bool) -> tuple[AsyncConnection, AsyncTransaction]:
         self._check_file()
-        connection = await self.engine.connect()
+        turn = self.dialect == "sqlite" and not read_only
+        if turn:
+            await self._take_write_turn()
         try:
-            await connection.execution_options(
-                **(_READ_ONLY_OPTIONS if read_only else _WRITE_OPTIONS)
-            )
-            return connection, await connection.begin()
+            connection = await self.engine.connect()
+            try:
+                await connection.execution_options(
+                    **(_READ_ONLY_OPTIONS if read_only else _WRITE_OPTIONS)
+                )
+                transaction = await connection.begin()
+            except BaseException:
+                await connection.close()
+                raise
         except BaseException:
-            await connection.close()
+            if turn:
+                self._writer.release()
             raise
+        if turn:
+            self._turn_holders.add(connection)
+        return connection, transaction
 
     async def release(self, connection: AsyncConnection) -> None:
-        await connection.close()
+        try:
+            await connection.close()
+        finally:
+            if connection in self._turn_holders:
+                self._turn_holders.discard(connection)
+                self._writer.release()
 
     async def probe_write(self, timeout_ms: int = 1000) -> None:
         """Take and give back SQLite's write lock, waiting at most `timeout_ms` for it (a

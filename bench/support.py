@@ -25,6 +25,8 @@ from app.auth import SCOPES, mint_token  # noqa: E402
 from app.db import create_sync_engine  # noqa: E402
 
 SECRET = "bench-secret-bench-secret-bench-secret"
+# One data key per run: a database refuses a service started again with other keys.
+DATA_KEY = Fernet.generate_key().decode()
 CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
 
@@ -64,7 +66,7 @@ def service_process(
         **os.environ,
         "SEGMENTTI_DATABASE_URL": url,
         "SEGMENTTI_JWT_SECRET": SECRET,
-        "SEGMENTTI_DATA_KEY": Fernet.generate_key().decode(),
+        "SEGMENTTI_DATA_KEY": DATA_KEY,
         "SEGMENTTI_INDEX_KEY": "bench-index-key-bench-index-key-bench",
         **{f"SEGMENTTI_{name.upper()}": value for name, value in settings.items()},
     }

@@ -67,7 +67,10 @@ def wrk(name: str, url: str, script: str, seconds: int, connections: int, **env:
         command, env=environment, capture_output=True, text=True, check=True
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    latency = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(\d+(?:\.\d+)?)%\s+(\S+)\s*$", out, re.M))
+    latency = {key.split(".")[0]: value for key, value in latency.items()}
+    if "99" not in latency:
+        raise RuntimeError(f"{name}: wrk gave no latency distribution:\n{out}")
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(bad.group(1)) if bad else 0
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
@@ -107,7 +110,9 @@ async def _open_loop(url: str, paths: list[str] | None, rate: float, seconds: fl
 
         await asyncio.gather(*(one(i) for i in range(total)))
     latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    if not latencies:
+        return Result(f"at {rate:.0f} req/s", rate, float("nan"), float("nan"), errors)
+    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
     return Result(f"at {rate:.0f} req/s", rate, statistics.median(latencies), p99, errors)
 
 
@@ -218,12 +223,14 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     workers = [int(n) for n in arguments.workers.split(",")]
-    with postgres_database(arguments.postgres, "bench_throughput") as url:
-        run("PostgreSQL", url, 8751, arguments.seconds, arguments.connections, workers)
+    if not arguments.skip_postgres:
+        with postgres_database(arguments.postgres, "bench_throughput") as url:
+            run("PostgreSQL", url, 8751, arguments.seconds, arguments.connections, workers)
     if not arguments.skip_sqlite:
         with tempfile.TemporaryDirectory(prefix="segmentti-bench-") as work:
             url = f"sqlite:///{Path(work) / 'bench.db'}"
