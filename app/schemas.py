@@ -9,6 +9,7 @@ belongs in `client.hetu`, encrypted), a control character or a bidirectional ove
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -84,17 +85,26 @@ def single_line_text(value: str, limit: int) -> bool:
 TEXT_MEMO = "text_memo"
 
 
-def _free_text(value: str, info: ValidationInfo) -> str:
+def _checked(
+    value: str, info: ValidationInfo, kind: str, problem_of: Callable[[str], str | None]
+) -> str:
+    """`value` if `problem_of` finds nothing wrong with it; a bulk reader's memo (the
+    validation context's TEXT_MEMO) spares checking the same text twice."""
     memo = info.context.get(TEXT_MEMO) if isinstance(info.context, dict) else None
-    if memo is not None and value in memo:
-        problem = memo[value]
+    key = f"{kind}\x1f{value}"
+    if memo is not None and key in memo:
+        problem = memo[key]
     else:
-        problem = text_problem(value)
+        problem = problem_of(value)
         if memo is not None:
-            memo[value] = problem
+            memo[key] = problem
     if problem:
         raise ValueError(problem)
     return value
+
+
+def _free_text(value: str, info: ValidationInfo) -> str:
+    return _checked(value, info, "text", text_problem)
 
 
 # Text a request stores: checked for identity codes and hidden characters.
@@ -116,17 +126,7 @@ def _recorder_problem(value: str) -> str | None:
 
 
 def _recorder(value: str, info: ValidationInfo) -> str:
-    memo = info.context.get(TEXT_MEMO) if isinstance(info.context, dict) else None
-    key = "recorder\x1f" + value
-    if memo is not None and key in memo:
-        problem = memo[key]
-    else:
-        problem = _recorder_problem(value)
-        if memo is not None:
-            memo[key] = problem
-    if problem:
-        raise ValueError(problem)
-    return value
+    return _checked(value, info, "recorder", _recorder_problem)
 
 
 # Who recorded a decision, as an imported register entry names them: a name or an id, one
