@@ -2,10 +2,12 @@
 histories: back-dated entries, entries at the same moment, retractions, several clients."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.assessments import queries
 from app.assessments.models import Assessment, Retraction, assessment, retraction
@@ -18,6 +20,8 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 # One assessment: (day it takes effect, decided segment, retracted?). Recorded in list order.
 entry = st.tuples(st.integers(0, 6), st.integers(1, 4), st.booleans())
 history = st.lists(entry, min_size=0, max_size=8)
+# A generated client: its id, assessments and retractions.
+Prepared = tuple[uuid.UUID, list[Assessment], list[Retraction]]
 
 
 def rows_for(client_id: uuid.UUID, steps: list[tuple[int, int, bool]]) -> tuple[list, list]:
@@ -56,6 +60,26 @@ def rows_for(client_id: uuid.UUID, steps: list[tuple[int, int, bool]]) -> tuple[
     return assessments, retractions
 
 
+async def write_histories(connection: AsyncConnection, prepared: Sequence[Prepared]) -> None:
+    """Each generated history's client, assessments and retractions, as rows."""
+    for client_id, assessments, retractions in prepared:
+        await connection.execute(
+            client.insert().values(
+                id=client_id,
+                tenant="helsinki",
+                identity_kind="external",
+                identity_index=uuid.uuid4().hex,
+                created_at=START,
+                created_by="test",
+                last_sequence=len(assessments),
+            )
+        )
+        for decision in assessments:
+            await connection.execute(assessment.insert().values(decision.model_dump()))
+        for withdrawal in retractions:
+            await connection.execute(retraction.insert().values(withdrawal.model_dump()))
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -78,22 +102,7 @@ def test_sql_and_python_agree_on_the_segment_in_force(
         connection = database.connection
         savepoint = await connection.begin_nested()
         try:
-            for client_id, assessments, retractions in prepared:
-                await connection.execute(
-                    client.insert().values(
-                        id=client_id,
-                        tenant="helsinki",
-                        identity_kind="external",
-                        identity_index=uuid.uuid4().hex,
-                        created_at=START,
-                        created_by="test",
-                        last_sequence=len(assessments),
-                    )
-                )
-                for row in assessments:
-                    await connection.execute(assessment.insert().values(row.model_dump()))
-                for row in retractions:
-                    await connection.execute(retraction.insert().values(row.model_dump()))
+            await write_histories(connection, prepared)
             found = await connection.execute(
                 queries.in_force(at, assessment.c.tenant == "helsinki")
             )

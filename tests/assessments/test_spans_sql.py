@@ -9,9 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.assessments import queries
-from app.assessments.models import assessment, retraction
-from app.clients.models import client
-from tests.assessments.test_in_force_sql import START, history, rows_for
+from app.assessments.models import assessment
+from tests.assessments.test_in_force_sql import START, history, rows_for, write_histories
 from tests.conftest import TestDatabase
 
 # Every effective time (whole days), and the middle of each day, before and after them all.
@@ -34,22 +33,7 @@ def test_the_span_covering_each_time_is_the_assessment_in_force_then(
         connection = database.connection
         savepoint = await connection.begin_nested()
         try:
-            for client_id, assessments, retractions in prepared:
-                await connection.execute(
-                    client.insert().values(
-                        id=client_id,
-                        tenant="helsinki",
-                        identity_kind="external",
-                        identity_index=uuid.uuid4().hex,
-                        created_at=START,
-                        created_by="test",
-                        last_sequence=len(assessments),
-                    )
-                )
-                for row in assessments:
-                    await connection.execute(assessment.insert().values(row.model_dump()))
-                for row in retractions:
-                    await connection.execute(retraction.insert().values(row.model_dump()))
+            await write_histories(connection, prepared)
             spans = (
                 await connection.execute(queries.spans(assessment.c.tenant == "helsinki"))
             ).all()

@@ -9,12 +9,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select as sa_select
 
 from app.assessments import current
-from app.assessments.models import assessment, retraction
 from app.assessments.timeline import entries, in_force
 from app.care import queries
-from app.clients.models import client
 from app.db import Unit
-from tests.assessments.test_in_force_sql import START, history, rows_for
+from tests.assessments.test_in_force_sql import START, history, rows_for, write_histories
 from tests.conftest import TestDatabase
 
 
@@ -41,22 +39,7 @@ def test_segment_now_agrees_with_the_timeline(
         connection = database.connection
         savepoint = await connection.begin_nested()
         try:
-            for client_id, assessments, retractions in prepared:
-                await connection.execute(
-                    client.insert().values(
-                        id=client_id,
-                        tenant="helsinki",
-                        identity_kind="external",
-                        identity_index=uuid.uuid4().hex,
-                        created_at=START,
-                        created_by="test",
-                        last_sequence=len(assessments),
-                    )
-                )
-                for row in assessments:
-                    await connection.execute(assessment.insert().values(row.model_dump()))
-                for row in retractions:
-                    await connection.execute(retraction.insert().values(row.model_dump()))
+            await write_histories(connection, prepared)
             unit = Unit(database, read_only=False)
             ids = [client_id for client_id, _, _ in prepared]
             await current.refresh(unit, "helsinki", ids)
