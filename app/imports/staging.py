@@ -33,9 +33,29 @@ from app.keyring import service as keyring
 # A temporary table's statistics are never gathered by autovacuum; these are gathered by hand
 # once a chunk is in, so that the planner sees tens of thousands of rows, not a guess.
 _temporary = sa.MetaData()
-line = sa.Table(
+
+
+def _table(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A temporary table of this import's transaction, dropped at its end."""
+    return sa.Table(name, _temporary, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
+def _decision() -> list[sa.Column[Any]]:
+    """What a line says of its decision and consent, in both staging tables."""
+    return [
+        sa.Column("model_id", sa.String(64)),
+        sa.Column("model_version", sa.String(32)),
+        sa.Column("decided_code", sa.Integer),
+        sa.Column("effective_at", UTCDateTime),
+        sa.Column("recorded_by", sa.String(255)),
+        sa.Column("consent_given", sa.Boolean),
+        sa.Column("consent_at", UTCDateTime),
+        sa.Column("consent_id", sa.Uuid),
+    ]
+
+
+line = _table(
     "import_line",
-    _temporary,
     sa.Column("line", sa.Integer, primary_key=True),
     sa.Column("assessment_id", sa.Uuid),
     sa.Column("new_client_id", sa.Uuid),
@@ -47,54 +67,29 @@ line = sa.Table(
     sa.Column("external_system", sa.String(255)),
     sa.Column("external_value", sa.String(255)),
     sa.Column("birth_date", sa.Date),
-    sa.Column("model_id", sa.String(64)),
-    sa.Column("model_version", sa.String(32)),
-    sa.Column("decided_code", sa.Integer),
-    sa.Column("effective_at", UTCDateTime),
-    sa.Column("recorded_by", sa.String(255)),
-    sa.Column("consent_given", sa.Boolean),
-    sa.Column("consent_at", UTCDateTime),
-    sa.Column("consent_id", sa.Uuid),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
+    *_decision(),
 )
-new = sa.Table(
+new = _table(
     "import_new",
-    _temporary,
     sa.Column("line", sa.Integer, primary_key=True),
     sa.Column("assessment_id", sa.Uuid),
     sa.Column("client_id", sa.Uuid),
     sa.Column("is_new", sa.Boolean),
     sa.Column("log_id", sa.Uuid),
-    sa.Column("model_id", sa.String(64)),
-    sa.Column("model_version", sa.String(32)),
-    sa.Column("decided_code", sa.Integer),
-    sa.Column("effective_at", UTCDateTime),
-    sa.Column("recorded_by", sa.String(255)),
-    sa.Column("consent_given", sa.Boolean),
-    sa.Column("consent_at", UTCDateTime),
-    sa.Column("consent_id", sa.Uuid),
+    *_decision(),
     sa.Column("rank", sa.Integer),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
 )
-counts = sa.Table(
+counts = _table(
     "import_count",
-    _temporary,
     sa.Column("client_id", sa.Uuid, primary_key=True),
     sa.Column("is_new", sa.Boolean),
     sa.Column("n", sa.Integer),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
 )
 # Every client the import wrote for, across chunks: one access-log line each at the end.
-touched = sa.Table(
+touched = _table(
     "import_client",
-    _temporary,
     sa.Column("client_id", sa.Uuid, primary_key=True),
     sa.Column("log_id", sa.Uuid),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
 )
 PER_CHUNK = (line, new, counts)
 assert tuple(c.name for c in line.columns) == COLUMNS
