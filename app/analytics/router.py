@@ -58,6 +58,10 @@ def _period(
     return start, end
 
 
+From = Annotated[Moment | None, Query(alias="from", description="Default: a year before `to`.")]
+To = Annotated[Moment | None, Query(description="Default: now.")]
+
+
 def wants_svg(accept: str | None) -> bool:
     """Whether the caller prefers the chart: `image/svg+xml` ranked above JSON (JSON wins
     ties and `*/*`)."""
@@ -122,10 +126,8 @@ async def get_segment_transitions(
     principal: AnalyticsReader,
     unit: ReadUnit,
     lang: Language,
-    from_: Annotated[
-        Moment | None, Query(alias="from", description="Default: a year before `to`.")
-    ] = None,
-    to: Annotated[Moment | None, Query(description="Default: now.")] = None,
+    from_: From = None,
+    to: To = None,
     model: ModelId = None,
 ) -> Any:
     """How many clients moved from segment X at `from` to segment Y at `to`: every cell of
@@ -152,10 +154,8 @@ async def get_segment_targets(
     principal: AnalyticsReader,
     unit: ReadUnit,
     lang: Language,
-    from_: Annotated[
-        Moment | None, Query(alias="from", description="Default: a year before `to`.")
-    ] = None,
-    to: Annotated[Moment | None, Query(description="Default: now.")] = None,
+    from_: From = None,
+    to: To = None,
     model: ModelId = None,
 ) -> Any:
     """Each segment's share at monthly points from `from` to `to`, against the target share
