@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # start each): the pool is sized for the load and overflow is off by default.
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
+    # PostgreSQL: connections of the direct pool the segment read runs on (app/db.py), opened
+    # as needed, per process, besides `db_pool_size`.
+    db_direct_pool_size: int = Field(default=10, ge=1)
     # How long to wait for the database (connecting, a pooled connection, SQLite's write lock)
     # before answering 503.
     db_timeout_seconds: float = Field(default=5, gt=0)

@@ -83,6 +83,8 @@ def load_runtime(settings: Settings, database: Database | None = None) -> Runtim
                 sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             ),
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            direct_pool_size=settings.db_direct_pool_size,
+            timeout_seconds=settings.db_timeout_seconds,
         )
     return Runtime(
         settings=settings,

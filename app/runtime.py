@@ -9,6 +9,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import asyncpg
 import sqlalchemy as sa
 from fastapi import Request
 
@@ -38,6 +39,11 @@ def is_unavailable(exc: BaseException) -> bool:
     timeout — a condition that passes, unlike a statement the database refused."""
     if isinstance(exc, sa.exc.TimeoutError | ConnectionError | TimeoutError):
         return True
+    # The direct path (Database.fetch_alone) meets asyncpg's own errors.
+    if isinstance(exc, asyncpg.ConnectionDoesNotExistError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "").startswith(_PASSING)
     if isinstance(exc, sa.exc.DBAPIError):
         sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
         return (

@@ -12,7 +12,7 @@ become savepoints of it, and the test rolls the whole of it back at the end.
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,15 @@ class TestDatabase(Database):
 
     async def release(self, connection: AsyncConnection) -> None:
         pass
+
+    async def fetch_alone(
+        self, statement: sa.ClauseElement, parameters: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The same compiled statement on asyncpg, in a savepoint of the test's transaction
+        (a direct connection would not see the test's uncommitted rows)."""
+        async with self.connection.begin_nested():
+            raw = (await self.connection.get_raw_connection()).driver_connection
+            return await self.compiled(statement).fetch(raw, parameters)
 
     async def dispose(self) -> None:
         pass

@@ -1,6 +1,8 @@
 """Tokens, scopes and tenants: 401 without a valid token, 403 without the scope or for an
 unconfigured org, and another tenant's resources are simply not found."""
 
+import time
+
 import jwt
 from fastapi.testclient import TestClient
 
@@ -31,6 +33,23 @@ def test_an_expired_token_is_401(client: TestClient) -> None:
     )
     response = client.get("/v1/models", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(client: TestClient) -> None:
+    """Verified tokens are remembered (app/auth.py), but never past their `exp`."""
+    expires = int(time.time()) + 2
+    token = jwt.encode(
+        {"sub": "x", "org": "helsinki", "scope": "segments:read", "exp": expires},
+        JWT_SECRET,
+        "HS256",
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/v1/models", headers=headers).status_code == 200
+    assert client.get("/v1/models", headers=headers).status_code == 200
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    response = client.get("/v1/models", headers=headers)
+    assert response.status_code == 401
+    assert "ExpiredSignatureError" in response.json()["detail"]
 
 
 def test_an_unconfigured_org_is_403(client: TestClient, auth: Auth) -> None:

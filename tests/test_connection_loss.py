@@ -71,10 +71,23 @@ def test_connections_ended_under_load_are_503s_never_500s_nothing_half_written(
                 return
             answers.append(submit(service.url, number))
 
+    reads: list[httpx.Response] = []
+
+    def keep_reading(path: str) -> None:
+        while not stop.is_set():
+            reads.append(httpx.get(path, headers=HEADERS, timeout=30))
+
     with serving(environment(url), tmp_path / "service.log", ROOT) as service:
+        first = submit(service.url, 780)
+        known = first.json()["client_id"]
         submitters = [
             threading.Thread(target=keep_submitting, args=(n,)) for n in range(SUBMITTERS)
         ]
+        submitters.append(
+            threading.Thread(
+                target=keep_reading, args=(f"{service.url}/v1/clients/{known}/segment",)
+            )
+        )
         for submitter in submitters:
             submitter.start()
         try:
@@ -94,6 +107,8 @@ def test_connections_ended_under_load_are_503s_never_500s_nothing_half_written(
 
         after = submit(service.url, 700)  # the first request once the connections are gone
         assert after.status_code == 201, after.text
+        read = f"{service.url}/v1/clients/{after.json()['client_id']}/segment"
+        assert httpx.get(read, headers=HEADERS).status_code == 200
         assert httpx.get(f"{service.url}/readyz").status_code == 200
         lookup = httpx.post(
             f"{service.url}/v1/clients/lookup",
@@ -107,7 +122,11 @@ def test_connections_ended_under_load_are_503s_never_500s_nothing_half_written(
     ]
     for refused in (a for a in answers if a.status_code == 503):
         assert_unavailable(refused)
-    stored = [a.json()["assessment_id"] for a in [*answers, after] if a.status_code == 201]
+    assert reads and {r.status_code for r in reads} <= {200, 503}, [
+        r.text for r in reads if r.status_code != 200
+    ]
+    written = [first, *answers, after]
+    stored = [a.json()["assessment_id"] for a in written if a.status_code == 201]
     assert stored_assessments(url) == sorted(stored)
     log = service.output()
     assert "Traceback" not in log and " 500 " not in log, log

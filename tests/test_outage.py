@@ -111,6 +111,8 @@ def test_a_stopped_postgresql_is_a_503_and_the_same_process_recovers(
         created = submit(service.url, 1)
         assert created.status_code == 201
         client_id = created.json()["client_id"]
+        segment = f"{service.url}/v1/clients/{client_id}/segment"
+        assert httpx.get(segment, headers=HEADERS).status_code == 200  # pools a direct connection
 
         cluster.stop()
         assert_unavailable(submit(service.url, 2))
@@ -122,6 +124,7 @@ def test_a_stopped_postgresql_is_a_503_and_the_same_process_recovers(
 
         cluster.start()
         assert submit(service.url, 3).status_code == 201  # the very first request after
+        assert httpx.get(segment, headers=HEADERS).status_code == 200  # the first read after
         assert httpx.get(f"{service.url}/readyz").status_code == 200
         assert service.process.poll() is None
     log = service.output()

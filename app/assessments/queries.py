@@ -8,7 +8,6 @@ last (`sequence`). tests/assessments/test_in_force_sql.py holds it to the Python
 (timeline.py) on generated histories.
 """
 
-import functools
 from datetime import datetime
 from typing import Any
 
@@ -40,14 +39,6 @@ def in_force(at: datetime | Any, *criteria: sa.ColumnElement[bool]) -> sa.Select
     )
     columns = [ranked.c[c.name] for c in assessment.columns]
     return sa.select(*columns).where(ranked.c.rank == 1)
-
-
-@functools.cache
-def in_force_of_one() -> sa.Select[Any]:
-    """`in_force` for the client `:client_id` at `:at`, built once (the segment read asks it
-    on every call; building the ranked subquery was a tenth of the read's time)."""
-    at = sa.bindparam("at", type_=UTCDateTime)
-    return in_force(at, assessment.c.client_id == sa.bindparam("client_id"))
 
 
 def spans(*criteria: sa.ColumnElement[bool]) -> sa.Select[Any]:

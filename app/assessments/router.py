@@ -131,10 +131,9 @@ async def get_segment(
     """The segment in force, what it means for the service, what coordination it requires
     and the client lacks, and the consent state now."""
     moment = at or utc_now()
-    record = await service.segment_in_force(
+    record, holdings = await care.segment_in_force(
         unit, principal=principal, client_id=client_id, at=moment
     )
-    holdings = await care.holdings(unit, client_id, moment)
     return views.segment_in_force(registry, record, holdings, moment, lang)
 
 

@@ -11,7 +11,7 @@ from app.assessments.schemas import (
     Timeline,
     TimelineItem,
 )
-from app.assessments.service import AssessmentRecord, History, SegmentRecord
+from app.assessments.service import AssessmentRecord, History, InForce, SegmentRecord
 from app.catalog.views import coordination, group_ref, implications, segment_ref
 from app.consents import service as consents
 from app.segmentation.catalog import ModelVersion
@@ -20,7 +20,7 @@ from app.segmentation.registry import ModelRegistry
 from app.segmentation.rules import register_status
 
 
-def _model(registry: ModelRegistry, row: Assessment) -> ModelVersion:
+def _model(registry: ModelRegistry, row: Assessment | InForce) -> ModelVersion:
     model = registry.version(row.model_id, row.model_version)
     assert model is not None, "a stored assessment's model version is no longer loaded"
     return model

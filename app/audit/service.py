@@ -8,12 +8,36 @@ was rolled back. A refused attempt is recorded by the request's owner after the 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from app.audit.models import AccessLogEntry, access_log
 from app.auth import Principal
 from app.db import Unit, utc_now
+
+
+def entry(
+    principal: Principal,
+    *,
+    client_id: uuid.UUID | None,
+    outcome: str = "ok",
+    owner: str | None = None,
+) -> dict[str, Any]:
+    """The access-log row of the principal's current operation on a client's data — in the
+    log of the client's tenant (`owner`), which for another tenant's caller names the
+    caller's tenant too."""
+    foreign = owner is not None and owner != principal.org
+    return {
+        "id": uuid.uuid4(),
+        "tenant": owner or principal.org,
+        "at": utc_now(),
+        "actor": f"{principal.sub} ({principal.org})" if foreign else principal.sub,
+        "client_id": client_id,
+        "operation": principal.operation,
+        "purpose": principal.purpose,
+        "outcome": outcome,
+    }
 
 
 def record(
@@ -24,22 +48,8 @@ def record(
     outcome: str = "ok",
     owner: str | None = None,
 ) -> None:
-    """Log the principal's current operation on a client's data — in the log of the client's
-    tenant (`owner`), which for another tenant's caller names the caller's tenant too."""
-    foreign = owner is not None and owner != principal.org
-    unit.defer(
-        access_log,
-        {
-            "id": uuid.uuid4(),
-            "tenant": owner or principal.org,
-            "at": utc_now(),
-            "actor": f"{principal.sub} ({principal.org})" if foreign else principal.sub,
-            "client_id": client_id,
-            "operation": principal.operation,
-            "purpose": principal.purpose,
-            "outcome": outcome,
-        },
-    )
+    """Log the principal's current operation on a client's data (see `entry`)."""
+    unit.defer(access_log, entry(principal, client_id=client_id, outcome=outcome, owner=owner))
 
 
 def record_many(unit: Unit, principal: Principal, client_ids: Sequence[uuid.UUID]) -> None:

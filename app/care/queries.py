@@ -17,9 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
-from app.assessments.models import segment_now
+from app.assessments.models import assessment, segment_now
+from app.assessments.queries import in_force
+from app.assessments.service import IN_FORCE
+from app.audit.models import access_log
 from app.care.models import care_plan, care_team_end, care_team_member
 from app.clients.models import client
+from app.consents.models import consent_event
 from app.db import UTCDateTime
 
 
@@ -92,12 +96,70 @@ def holdings(client_ids: Sequence[uuid.UUID], at: datetime) -> sa.Select[Any]:
     return _holdings(at).where(client.c.id.in_(client_ids))
 
 
+def _consent_now(column: sa.Column[Any], now: Any) -> sa.ScalarSelect[Any]:
+    """`column` of the client's health-register consent event in force at `now`: the latest
+    to have taken effect, of two at the same moment the one recorded later (as
+    app/consents/service.py's `consent_at`)."""
+    return (
+        sa.select(column)
+        .where(
+            consent_event.c.client_id == client.c.id,
+            consent_event.c.register_name == "health",
+            consent_event.c.at <= now,
+        )
+        .order_by(consent_event.c.at.desc(), consent_event.c.recorded_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+LOGGED = ("id", "tenant", "at", "actor", "client_id", "operation", "purpose", "outcome")
+
+
 @functools.cache
-def holdings_of_one() -> sa.Select[Any]:
-    """`holdings` of the client `:client_id` at `:at`, built once: the segment read asks it
-    on every call, and building its aliased subqueries was a third of the read's time."""
+def segment_read(dialect: str) -> sa.Select[Any]:
+    """`GET …/segment` in one statement, built once: the client's tenant (`owner`; no row: no
+    such client), the assessment in force at `:at` among the caller's tenant's (`:tenant`;
+    its columns NULL: none), the coordination the client has at `:at` and the
+    health-register consent at `:now`.
+
+    On PostgreSQL the statement also writes the read's access-log row (parameters `log_` +
+    its columns), only when it found the segment (`logged` 1): the read and its log line are
+    one transaction, one round trip (issue 10). SQLite has no INSERT in a WITH; there the
+    caller writes the row with its unit.
+    """
+    client_id = sa.bindparam("client_id", type_=sa.Uuid)
     at = sa.bindparam("at", type_=UTCDateTime)
-    return _holdings(at).where(client.c.id == sa.bindparam("client_id"))
+    now = sa.bindparam("now", type_=UTCDateTime)
+    criteria = (assessment.c.client_id == client_id, assessment.c.tenant == sa.bindparam("tenant"))
+    current = in_force(at, *criteria).cte("current")
+    held = [c for c in _holdings(at).selected_columns if c.name != "client_id"]
+    read = (
+        sa.select(
+            client.c.tenant.label("owner"),
+            *(current.c[name] for name in IN_FORCE),
+            *held,
+            _consent_now(consent_event.c.given, now).label("consent_given"),
+            _consent_now(consent_event.c.at, now).label("consent_since"),
+        )
+        .select_from(client.outerjoin(current, sa.true()))
+        .where(client.c.id == client_id)
+    )
+    if dialect != "postgresql":
+        return read
+    types = {"id": sa.Uuid, "client_id": sa.Uuid, "at": UTCDateTime}
+    row: list[sa.BindParameter[Any]] = [
+        sa.bindparam(f"log_{name}", type_=types.get(name, sa.String)) for name in LOGGED
+    ]
+    entry = sa.select(*row).where(sa.exists(sa.select(current.c.id)))
+    logged = (
+        sa.insert(access_log)
+        .from_select(list(LOGGED), entry)
+        .returning(access_log.c.id)
+        .cte("logged")
+    )
+    count = sa.select(sa.func.count()).select_from(logged).scalar_subquery()
+    return read.add_columns(count.label("logged"))
 
 
 class within_days_of(ColumnElement[bool]):

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from app.assessments.service import IN_FORCE, InForce, SegmentRecord
 from app.audit import service as audit
+from app.audit.models import access_log
 from app.auth import Principal
 from app.care import queries
 from app.care.models import CarePlan, CareTeamEnd, CareTeamMember
@@ -20,6 +22,7 @@ from app.care.models import care_team_end as end_table
 from app.care.models import care_team_member as member_table
 from app.care.schemas import CareTeamEndRequest, CareTeamRequest, PlanRequest
 from app.clients import service as clients
+from app.consents.schemas import ConsentState
 from app.db import Unit, utc_now
 from app.errors import AccessAttempt, Conflict, NotFound, invalid
 from app.segmentation.coordination import Holdings, review_moment
@@ -196,14 +199,41 @@ async def plans(unit: Unit, *, principal: Principal, client_id: uuid.UUID) -> li
     return found
 
 
-async def holdings(unit: Unit, client_id: uuid.UUID, at: datetime) -> Holdings:
-    """What coordination the client has at `at` (the caller has checked the client and logs
-    the access with the read it belongs to)."""
-    parameters = {"client_id": client_id, "at": at}
-    row = (await unit.execute(queries.holdings_of_one(), parameters)).one()
-    return Holdings(
-        named_contact=bool(row.named_contact),
-        team=bool(row.team),
-        plan=bool(row.plan),
-        plan_review_at=row.plan_review_at,
+async def segment_in_force(
+    unit: Unit, *, principal: Principal, client_id: uuid.UUID, at: datetime
+) -> tuple[SegmentRecord, Holdings]:
+    """The segment in force at `at`, the coordination the client has then, and the consent
+    now — read, with its access-log line, by one statement (queries.segment_read)."""
+    log = audit.entry(principal, client_id=client_id)
+    parameters = {
+        "client_id": client_id,
+        "tenant": principal.org,
+        "at": at,
+        "now": log["at"],
+        **{f"log_{name}": value for name, value in log.items()},
+    }
+    rows = await unit.fetch_alone(queries.segment_read(unit.dialect), parameters)
+    row = rows[0] if rows else None
+    if row is None or row["owner"] != principal.org:
+        owner = row["owner"] if row else None
+        raise NotFound("No such client.", attempt=AccessAttempt(client_id, "not_found", owner))
+    if row["id"] is None:
+        raise NotFound(
+            "This client has no segment in force at that time.",
+            attempt=AccessAttempt(client_id, "no_segment"),
+        )
+    if unit.dialect == "postgresql":
+        assert row["logged"] == 1, "the read's access-log row was not written"
+    else:
+        unit.defer(access_log, log)
+    record = SegmentRecord(
+        InForce(*(row[name] for name in IN_FORCE)),
+        ConsentState(health_register=row["consent_given"], since=row["consent_since"]),
     )
+    holdings = Holdings(
+        named_contact=bool(row["named_contact"]),
+        team=bool(row["team"]),
+        plan=bool(row["plan"]),
+        plan_review_at=row["plan_review_at"],
+    )
+    return record, holdings
