@@ -152,7 +152,7 @@ class TestDatabase(Database):
         pass
 
     async def fetch_alone(
-        self, statement: sa.ClauseElement, parameters: Mapping[str, Any]
+        self, statement: sa.Executable, parameters: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
         """The same compiled statement on asyncpg, in a savepoint of the test's transaction
         (a direct connection would not see the test's uncommitted rows)."""

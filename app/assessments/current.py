@@ -104,9 +104,9 @@ async def took_effect(unit: Unit, row: Assessment) -> None:
     ends another's span early) — with statements built once, not per write."""
     delete, insert = _spans_of_one()
     client = {"tenant": row.tenant, "client_id": row.client_id}
-    await unit.execute(delete, client)
-    await unit.execute(insert, client)
-    await unit.execute(
+    await unit.fetch(delete, client)
+    await unit.fetch(insert, client)
+    await unit.fetch(
         _took_effect_statement(unit.dialect),
         {
             "client_id": row.client_id,

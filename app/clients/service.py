@@ -136,9 +136,9 @@ async def claim(
     current keys; otherwise the client is looked for under every key held first."""
     if not protector.holds_previous_index_key:
         parameters = _new_client(protector, principal, identity, last_sequence=1)
-        taken = (await unit.execute(_claim_statement(unit.dialect), parameters)).first()
-        if taken is not None:
-            return taken.id, int(taken.last_sequence)
+        taken = await unit.fetch(_claim_statement(unit.dialect), parameters)
+        if taken:
+            return taken[0]["id"], int(taken[0]["last_sequence"])
     client_id = await find_or_create(
         unit, protector=protector, principal=principal, identity=identity
     )

@@ -1,8 +1,10 @@
 """Consent events: recording one, listing them, and the consent in force at a moment."""
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -41,14 +43,19 @@ def state_at(events: Sequence[ConsentEvent], at: datetime) -> ConsentState:
     )
 
 
-async def events_of(unit: Unit, client_id: uuid.UUID) -> list[ConsentEvent]:
-    """A client's consent events, oldest first."""
-    rows = await unit.execute(
+@functools.cache
+def _events_of_one() -> sa.Select[Any]:
+    return (
         sa.select(consent_event)
-        .where(consent_event.c.client_id == client_id)
+        .where(consent_event.c.client_id == sa.bindparam("client_id", type_=sa.Uuid))
         .order_by(consent_event.c.at, consent_event.c.recorded_at)
     )
-    return [ConsentEvent(**row._mapping) for row in rows]
+
+
+async def events_of(unit: Unit, client_id: uuid.UUID) -> list[ConsentEvent]:
+    """A client's consent events, oldest first."""
+    rows = await unit.fetch(_events_of_one(), {"client_id": client_id})
+    return [ConsentEvent(**row) for row in rows]
 
 
 async def add(unit: Unit, event: ConsentEvent) -> ConsentEvent:
