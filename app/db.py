@@ -505,6 +505,10 @@ class Database:
         self._direct_pool: asyncpg.Pool | None = None
         self._direct_opening = asyncio.Lock()
         self._compiled: dict[sa.Executable, Direct] = {}
+        # The engine with each kind of transaction's options set once (set per connection,
+        # they were a twentieth of a write's CPU).
+        self._reading = engine.execution_options(**_READ_ONLY_OPTIONS)
+        self._writing = engine.execution_options(**_WRITE_OPTIONS)
         self.busy_timeout_ms = busy_timeout_ms
         self._writer = asyncio.Lock()
         self._turn_holders: set[AsyncConnection] = set()
@@ -550,11 +554,8 @@ class Database:
         if turn:
             await self._take_write_turn()
         try:
-            connection = await self.engine.connect()
+            connection = await (self._reading if read_only else self._writing).connect()
             try:
-                await connection.execution_options(
-                    **(_READ_ONLY_OPTIONS if read_only else _WRITE_OPTIONS)
-                )
                 transaction = await connection.begin()
             except BaseException:
                 await connection.close()
