@@ -272,7 +272,9 @@ class Unit:
         unit goes through SQLAlchemy, which begins the transaction — and begins it again on
         a fresh connection if the pooled one had died.
         """
-        if self.dialect != "postgresql" or self._driver is None:
+        if self.dialect == "postgresql" and self._driver is None:
+            await self._begin_on_driver()
+        if self._driver is None:
             result = await self.execute(statement, parameters)
             rows = [dict(row._mapping) for row in result] if result.returns_rows else []
             if self.dialect == "postgresql":
@@ -283,6 +285,8 @@ class Unit:
 
     async def fetch_many(self, statement: sa.Executable, rows: Sequence[Mapping[str, Any]]) -> None:
         """`statement` once per row of parameters, in one round trip where the driver can."""
+        if self.dialect == "postgresql" and self._driver is None:
+            await self._begin_on_driver()
         if self._driver is None:
             await self.execute(statement, rows)
             if self.dialect == "postgresql":
@@ -290,6 +294,36 @@ class Unit:
             return
         with _connection_failures_as_connection_error():
             await self.database.compiled(statement).execute_many(self._driver, rows)
+
+    async def _begin_on_driver(self) -> None:
+        """Begin the unit's transaction on the wire now, as SQLAlchemy's asyncpg adapter would
+        at its first statement, so that the first statement too goes straight to asyncpg.
+
+        The adapter's `_start_transaction` is not public API: if a SQLAlchemy release no
+        longer has it, the first statement goes through SQLAlchemy instead, as it did (slower,
+        never wrong). A pooled connection found dead here is replaced once, as `execute`
+        replaces it for a first statement.
+        """
+        for attempt in range(2):
+            connection = await self.connection()
+            adapted: Any = (await connection.get_raw_connection()).dbapi_connection
+            if getattr(adapted, "_transaction", None) is not None:
+                await self._adopt_driver()  # begun by a statement through SQLAlchemy
+                return
+            start = getattr(adapted, "_start_transaction", None)
+            if start is None:
+                return
+            try:
+                await start()
+            except Exception as exc:
+                if attempt:
+                    raise ConnectionError(f"beginning failed ({type(exc).__name__})") from exc
+                # Nothing has run in this transaction: begin again on another connection.
+                await connection.invalidate()
+                await self._discard()
+                continue
+            await self._adopt_driver()
+            return
 
     async def _adopt_driver(self) -> None:
         assert self._connection is not None
