@@ -98,23 +98,55 @@ def _spans_of_one() -> tuple[Any, Any]:
     return delete, sa.insert(segment_span).from_select(_SPAN_COLUMNS, spans)
 
 
+@functools.cache
+def _took_effect_in_one() -> Any:
+    """PostgreSQL: `took_effect` in one statement. The client's spans are upserted, and the
+    spans no longer in its timeline deleted, by the same statement (a DELETE and an INSERT of
+    the same key in one statement would collide; these touch different rows), with the
+    segment in force upserted beside them."""
+    tenant: Any = sa.bindparam("tenant")
+    client_id: Any = sa.bindparam("client_id")
+    spans = queries.spans(assessment.c.tenant == tenant, assessment.c.client_id == client_id).cte(
+        "spans"
+    )
+    gone = (
+        sa.delete(segment_span)
+        .where(
+            segment_span.c.tenant == tenant,
+            segment_span.c.client_id == client_id,
+            segment_span.c.assessment_id.not_in(sa.select(spans.c.assessment_id)),
+        )
+        .cte("gone")
+    )
+    moved = _took_effect_statement("postgresql").cte("moved")
+    upsert = postgresql.insert(segment_span).from_select(
+        _SPAN_COLUMNS, sa.select(*(spans.c[name] for name in _SPAN_COLUMNS))
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=["assessment_id"],
+        set_={name: upsert.excluded[name] for name in _SPAN_COLUMNS if name != "assessment_id"},
+    ).add_cte(gone, moved)
+
+
 async def took_effect(unit: Unit, row: Assessment) -> None:
     """A new, active decision of a client whose row the caller holds locked: the segment in
     force moved with one upsert, and the client's spans cut again (a back-dated decision
-    ends another's span early) — with statements built once, not per write."""
+    ends another's span early) — with statements built once, not per write, and on
+    PostgreSQL as one statement (two round trips fewer per write)."""
+    parameters = {
+        "client_id": row.client_id,
+        "tenant": row.tenant,
+        "assessment_id": row.id,
+        "model_id": row.model_id,
+        "model_version": row.model_version,
+        "decided_code": row.decided_code,
+        "valid_from": row.effective_at,
+    }
+    if unit.dialect == "postgresql":
+        await unit.fetch(_took_effect_in_one(), parameters)
+        return
     delete, insert = _spans_of_one()
     client = {"tenant": row.tenant, "client_id": row.client_id}
     await unit.fetch(delete, client)
     await unit.fetch(insert, client)
-    await unit.fetch(
-        _took_effect_statement(unit.dialect),
-        {
-            "client_id": row.client_id,
-            "tenant": row.tenant,
-            "assessment_id": row.id,
-            "model_id": row.model_id,
-            "model_version": row.model_version,
-            "decided_code": row.decided_code,
-            "valid_from": row.effective_at,
-        },
-    )
+    await unit.fetch(_took_effect_statement(unit.dialect), parameters)

@@ -112,3 +112,16 @@ def test_a_client_whose_every_decision_is_retracted_has_no_segment_now(
     assert client.post(retraction, json={"reason": "wrong client"}, headers=auth()).is_success
     assert segment_now(database, client_id) is None
     assert in_force(client, auth, client_id) is None
+
+
+def test_a_decision_replaced_at_the_moment_it_took_effect_loses_its_span(
+    assess: Assess, database: TestDatabase
+) -> None:
+    person = 8
+    moment = iso(days_ago(45))
+    client_id = assess(person, segment=2, ago=90)
+    assess(person, segment=4, effective_at=moment)
+    assert spans_kept_true(database, client_id) == 2
+    assess(person, segment=1, effective_at=moment)  # the same moment: it replaces the other
+    assert spans_kept_true(database, client_id) == 2
+    assert segment_now(database, client_id)[1] == 1  # type: ignore[index]
