@@ -9,7 +9,13 @@ commit; the route that owns the request commits the unit before the response is 
 (app/routing.py), or rolls it back. Rows a unit is told to `defer` (the access log) are written
 by that commit: in the same transaction for a write, and for a read in a short transaction of
 their own right after the read — so a read holds no write lock on SQLite and runs read-only on
-PostgreSQL, yet no data leaves without its log line committed.
+PostgreSQL, yet no data leaves without its log line committed. The segment read is the one
+exception: on PostgreSQL one statement reads and writes its log line (`fetch_alone`).
+
+On PostgreSQL, statements built once may skip SQLAlchemy's execution layer: `Unit.fetch` runs
+them on the asyncpg connection under the unit's transaction, and `Database.fetch_alone` as a
+transaction of their own on a small pool of direct connections (`Direct`: compiled once, with
+the compiler's own parameter processing).
 """
 
 import asyncio
