@@ -348,7 +348,9 @@ class Unit:
             return [dict(row._mapping) for row in await self.execute(statement, parameters)]
         if self.touched or self._deferred:
             raise RuntimeError("fetch_alone on a unit that has other work")
-        return await self.database.fetch_alone(statement, parameters)
+        rows = await self.database.fetch_alone(statement, parameters)
+        self.touched = True  # it reached the database (the request's owner reports it back)
+        return rows
 
     def defer(self, table: sa.Table, row: dict[str, Any]) -> None:
         """Write `row` when the unit commits (for a read: right after, in its own write)."""

@@ -123,8 +123,9 @@ def test_a_stopped_postgresql_is_a_503_and_the_same_process_recovers(
         assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
 
         cluster.start()
-        assert submit(service.url, 3).status_code == 201  # the very first request after
-        assert httpx.get(segment, headers=HEADERS).status_code == 200  # the first read after
+        assert httpx.get(segment, headers=HEADERS).status_code == 200  # the very first after
+        assert "database available again" in service.output()  # a read alone says so too
+        assert submit(service.url, 3).status_code == 201
         assert httpx.get(f"{service.url}/readyz").status_code == 200
         assert service.process.poll() is None
     log = service.output()
