@@ -4,7 +4,7 @@ import pytest
 
 from app.clients.identity import IdentityProtector
 from app.clients.schemas import ClientIdentity
-from app.identity_codes import normalise
+from app.identity_codes import looks_like_identity_code, normalise
 from app.identity_codes import problem as hetu_problem
 from tests.conftest import DATA_KEY, INDEX_KEY
 from tests.helpers import hetu
@@ -86,3 +86,30 @@ def test_the_ways_a_code_gets_typed_fold_to_the_code(typed: str) -> None:
 
 def test_the_century_sign_is_never_folded() -> None:
     assert normalise("010101a123n") == "010101A123N" != normalise("010101-123N")
+
+
+# Each holds a date of birth and four characters whose check character fits.
+UUIDS_THAT_HOLD_A_CODE = [
+    "75cbc1b4-49e3-41cc-bb72-c151041314ea",
+    "59484478-d8d5-4782-b0ea-151019178cf5",
+    "5C6F9AAE-E186-4B50-B1C8-E5130239103C",
+]
+
+
+@pytest.mark.parametrize("uuid", UUIDS_THAT_HOLD_A_CODE)
+def test_a_uuid_is_an_id_even_when_its_characters_spell_a_code(uuid: str) -> None:
+    assert not looks_like_identity_code(uuid)
+    assert not looks_like_identity_code(f"/v1/clients/{uuid}/segment")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "131052-308T",
+        "131052-308T 75cbc1b4-49e3-41cc-bb72-c151041314ea",
+        "x75cbc1b4-49e3-41cc-bb72-c151041314ea",  # not a UUID: glued to other text
+        "75cbc1b4-49e3-41cc-bb72-c151041314ea0",
+    ],
+)
+def test_a_code_beside_or_around_a_uuid_is_still_seen(text: str) -> None:
+    assert looks_like_identity_code(text)

@@ -100,6 +100,19 @@ def test_an_identity_code_in_a_url_is_refused_before_anything_reads_it(
     assert "131052" not in caplog.text
 
 
+def test_a_client_id_whose_characters_spell_a_code_can_be_asked_for(
+    client: TestClient, auth: Auth
+) -> None:
+    # About one random UUID in 13,000 is like this one; that client was unreachable.
+    client_id = "75cbc1b4-49e3-41cc-bb72-c151041314ea"
+    segment = client.get(f"/v1/clients/{client_id}/segment", headers=auth())
+    assert segment.status_code == 404, segment.text
+
+    key = auth(**{"Idempotency-Key": client_id})
+    submitted = client.post("/v1/assessments", json=helsinki_assessment(), headers=key)
+    assert submitted.status_code == 201, submitted.text
+
+
 def test_an_opaque_cursor_is_never_taken_for_an_identity_code(
     client: TestClient, auth: Auth
 ) -> None:
