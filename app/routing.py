@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
+import fastapi.routing
 from fastapi import Header, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -39,6 +40,7 @@ from app.errors import (
     UnsupportedMediaType,
     invalid,
 )
+from app.handler import compile_handler
 from app.idempotency import service as idempotency
 from app.identity_codes import looks_like_identity_code
 from app.runtime import Runtime, check_keys, is_unavailable, runtime_of
@@ -153,6 +155,16 @@ def _client_in_path(request: Request) -> uuid.UUID | None:
         return None
 
 
+def _as_built(route: APIRoute) -> Any:
+    """The route as FastAPI builds its handler now: the route itself, or the copy FastAPI makes
+    of it for each router that includes it (with that router's prefix and dependencies)."""
+    building = getattr(fastapi.routing, "_effective_route_context_var", None)
+    context = building.get() if building is not None else None
+    if context is not None and getattr(context, "original_route", None) is route:
+        return context
+    return route
+
+
 class ServiceRoute(APIRoute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -162,7 +174,9 @@ class ServiceRoute(APIRoute):
         self.idempotent = _depends_on(self.dependant, idempotency_key)
 
     def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
+        compiled = compile_handler(_as_built(self))
+        self.compiled = compiled is not None
+        handler = compiled or super().get_route_handler()
 
         async def owner(request: Request) -> Response:
             return await _Request(
