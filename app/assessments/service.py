@@ -6,10 +6,12 @@ for one client are serialised by a row lock on the client (PostgreSQL) or by SQL
 writer, and the per-client sequence backs that up with a unique constraint.
 """
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,6 +20,7 @@ from app.assessments.models import Assessment, Retraction, assessment, retractio
 from app.assessments.schemas import AssessmentRequest, RetractionRequest
 from app.assessments.timeline import Entry, entries
 from app.audit import service as audit
+from app.audit.models import access_log
 from app.auth import Principal
 from app.catalog.service import decide
 from app.clients import service as clients
@@ -25,7 +28,7 @@ from app.clients.identity import IdentityProtector
 from app.consents import service as consents
 from app.consents.models import ConsentEvent
 from app.consents.schemas import ConsentState
-from app.db import Unit, insert_stamped, utc_now
+from app.db import PG_TRANSACTION_ID, Unit, insert_stamped, utc_now
 from app.errors import AccessAttempt, Conflict, Forbidden, NotFound
 from app.segmentation.catalog import LANGUAGES, Text
 from app.segmentation.registry import ModelRegistry
@@ -95,37 +98,46 @@ async def submit(
     now = utc_now()
     decision = decide(registry, principal.tenant, body, now)
     texts = decision.classification
-    client_id, sequence = await clients.claim(
-        unit, protector=protector, principal=principal, identity=body.client.identity()
-    )
-    row = Assessment(
-        tenant=principal.org,
-        client_id=client_id,
-        sequence=sequence,
-        model_id=decision.model.id,
-        model_version=decision.model.version,
-        answers=body.answers,
-        details=body.details,
-        suggested_code=texts.segment.code,
-        decided_code=decision.decided_code,
-        override_reason=body.override_reason,
-        explanation=_by_language(texts.explanation),
-        warnings=_by_language(texts.warnings),
-        attention=texts.attention,
-        effective_at=decision.effective_at,
-        recorded_at=now,
-        recorded_by=principal.sub,
-        source="assessment",
-        discussed_with_client=body.discussed_with_client,
-    )
-    await insert_stamped(unit, assessment, row)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "tenant": principal.org,
+        "model_id": decision.model.id,
+        "model_version": decision.model.version,
+        "answers": body.answers,
+        "details": body.details,
+        "suggested_code": texts.segment.code,
+        "decided_code": decision.decided_code,
+        "override_reason": body.override_reason,
+        "explanation": _by_language(texts.explanation),
+        "warnings": _by_language(texts.warnings),
+        "attention": texts.attention,
+        "effective_at": decision.effective_at,
+        "recorded_at": now,
+        "recorded_by": principal.sub,
+        "source": "assessment",
+        "discussed_with_client": body.discussed_with_client,
+    }
+    identity = body.client.identity()
+    claim = None
+    if unit.dialect == "postgresql":
+        claim = clients.claim_parameters(protector, principal, identity)
+    taken = None if claim is None else await _claim_and_record(unit, principal, claim, values)
+    if taken is None:
+        client_id, sequence = await clients.claim(
+            unit, protector=protector, principal=principal, identity=identity
+        )
+        row = Assessment(client_id=client_id, sequence=sequence, **values)
+        await insert_stamped(unit, assessment, row)
+        audit.record(unit, principal, client_id=client_id)
+    else:
+        row = Assessment(client_id=taken[0], sequence=taken[1], **values)
     await current.took_effect(unit, row)
     if body.consent is not None:
         await consents.add(
             unit,
             ConsentEvent(
                 tenant=principal.org,
-                client_id=client_id,
+                client_id=row.client_id,
                 register_name=consents.HEALTH,
                 given=body.consent.health_register,
                 at=decision.effective_at,
@@ -135,8 +147,73 @@ async def submit(
                 assessment_id=row.id,
             ),
         )
-    audit.record(unit, principal, client_id=client_id)
     return await _record(unit, row, None)
+
+
+_RECORDED = tuple(
+    c.name for c in assessment.columns if c.name not in ("client_id", "sequence", "change_tx")
+)
+_LOGGED = tuple(c.name for c in access_log.columns if c.name != "client_id")
+
+
+@functools.cache
+def _claimed_and_recorded() -> Any:
+    """PostgreSQL: a submission's client claimed (created, or its row locked and its next
+    number taken), its assessment inserted with that number and its access-log row written,
+    in one statement (parameters: `clients.claim_parameters`', then `assessment_` and `log_`
+    + the columns). Three round trips were one each (issue 10). Nothing is written when
+    `claimed` finds no row; the caller then claims as ever."""
+    claimed = clients.claimed()
+
+    def given(prefix: str, table: sa.Table, names: tuple[str, ...]) -> list[Any]:
+        return [sa.bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names]
+
+    recorded = (
+        sa.insert(assessment)
+        .from_select(
+            [*_RECORDED, "client_id", "sequence", "change_tx"],
+            sa.select(
+                *given("assessment_", assessment, _RECORDED),
+                claimed.c.id,
+                claimed.c.last_sequence,
+                PG_TRANSACTION_ID,
+            ),
+        )
+        .returning(assessment.c.id)
+        .cte("recorded")
+    )
+    logged = (
+        sa.insert(access_log)
+        .from_select(
+            [*_LOGGED, "client_id"], sa.select(*given("log_", access_log, _LOGGED), claimed.c.id)
+        )
+        .returning(access_log.c.id)
+        .cte("logged")
+    )
+    written = (
+        sa.select(sa.func.count()).select_from(recorded).scalar_subquery()
+        + sa.select(sa.func.count()).select_from(logged).scalar_subquery()
+    )
+    return sa.select(claimed.c.id, claimed.c.last_sequence, written.label("written")).add_cte(
+        recorded, logged
+    )
+
+
+async def _claim_and_record(
+    unit: Unit, principal: Principal, claim: dict[str, Any], values: dict[str, Any]
+) -> tuple[uuid.UUID, int] | None:
+    """The client and number `_claimed_and_recorded` took, or None if it wrote nothing."""
+    log = audit.entry(principal, client_id=None)
+    parameters = {
+        **claim,
+        **{f"assessment_{name}": values[name] for name in _RECORDED},
+        **{f"log_{name}": log[name] for name in _LOGGED},
+    }
+    rows = await unit.fetch(_claimed_and_recorded(), parameters)
+    if not rows:
+        return None
+    assert rows[0]["written"] == 2, "the assessment or its access-log row was not written"
+    return rows[0]["id"], int(rows[0]["last_sequence"])
 
 
 async def _load(unit: Unit, principal: Principal, assessment_id: uuid.UUID) -> Assessment:

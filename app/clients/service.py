@@ -83,6 +83,23 @@ def _claim_statement(dialect: str) -> Any:
     )
 
 
+def claimed() -> Any:
+    """PostgreSQL: `claim`'s statement as a CTE (`claimed`: id, last_sequence), for a write
+    that records what it claims in the same statement. Its parameters are
+    `claim_parameters`'; no row when `claim` would have to look further (keys not current)."""
+    return _claim_statement("postgresql").cte("claimed")
+
+
+def claim_parameters(
+    protector: IdentityProtector, principal: Principal, identity: Identity
+) -> dict[str, Any] | None:
+    """The parameters of `claimed`, or None when this process holds a previous index key (a
+    rotation is under way) and only `claim` itself can find the client."""
+    if protector.holds_previous_index_key:
+        return None
+    return _new_client(protector, principal, identity, last_sequence=1)
+
+
 @functools.cache
 def _insert_statement(dialect: str) -> Any:
     return (
