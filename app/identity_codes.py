@@ -35,11 +35,13 @@ _ON_ITS_OWN = re.compile(
 _ANYWHERE = re.compile(
     rf"(?=({_DATE})[\s._:/]*[-+A-FU-Y]?[\s._:/]*([0-9]{{3}})([0-9A-Y]))", re.ASCII
 )
-# A UUID in its canonical form: the service's own ids, and the keys and request ids callers
-# generate. About one random UUID in 13,000 holds a date and four characters whose check fits
-# (`75cbc1b4-49e3-…-c151041314ea`); read as a code, that client could never be asked for.
+# A UUID in its canonical form, or as its 32 hex digits: the service's own ids, and the keys
+# and request ids callers generate. About one random UUID in 13,000 holds a date and four
+# characters whose check fits (`75cbc1b4-49e3-…-c151041314ea`); read as a code, that client
+# could never be asked for.
 _UUID = re.compile(
-    r"(?<![0-9A-Z-])[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}(?![0-9A-Z-])",
+    r"(?<![0-9A-Z-])(?:[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}|[0-9A-F]{32})"
+    r"(?![0-9A-Z-])",
     re.ASCII,
 )
 

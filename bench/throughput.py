@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -196,7 +197,7 @@ def _client_ids(url: str, limit: int = 20_000) -> Path:
     try:
         with engine.connect() as connection:
             rows = connection.execute(sa.text("SELECT id FROM client LIMIT :n"), {"n": limit})
-            ids = [str(row[0]) for row in rows]
+            ids = [str(uuid.UUID(str(row[0]))) for row in rows]  # SQLite keeps 32 hex digits
     finally:
         engine.dispose()
     path = Path(tempfile.mkstemp(suffix=".ids")[1])

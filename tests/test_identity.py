@@ -100,6 +100,7 @@ UUIDS_THAT_HOLD_A_CODE = [
 def test_a_uuid_is_an_id_even_when_its_characters_spell_a_code(uuid: str) -> None:
     assert not looks_like_identity_code(uuid)
     assert not looks_like_identity_code(f"/v1/clients/{uuid}/segment")
+    assert not looks_like_identity_code(uuid.replace("-", ""))
 
 
 @pytest.mark.parametrize(
@@ -109,6 +110,7 @@ def test_a_uuid_is_an_id_even_when_its_characters_spell_a_code(uuid: str) -> Non
         "131052-308T 75cbc1b4-49e3-41cc-bb72-c151041314ea",
         "x75cbc1b4-49e3-41cc-bb72-c151041314ea",  # not a UUID: glued to other text
         "75cbc1b4-49e3-41cc-bb72-c151041314ea0",
+        "75cbc1b449e341ccbb72c151041314ea0",  # 33 hex digits: not a UUID
     ],
 )
 def test_a_code_beside_or_around_a_uuid_is_still_seen(text: str) -> None:
