@@ -82,3 +82,22 @@ def test_recording_consent_needs_the_consent_scope(client: TestClient, auth: Aut
         headers=auth(scopes=["segments:read", "assessments:write"]),
     )
     assert response.status_code == 403
+
+
+def test_a_later_assessment_answers_with_the_consent_in_force_when_it_took_effect(
+    client: TestClient, auth: Auth
+) -> None:
+    created = new_client(client, auth, consent={"health_register": True})
+    client.post(
+        f"/v1/clients/{created['client_id']}/consents",
+        json={"register": "health", "given": False, "at": "2026-04-01T09:00:00+03:00"},
+        headers=auth(),
+    )
+    march = helsinki_assessment(effective_at="2026-03-01T10:00:00+02:00")  # the same person
+    may = helsinki_assessment(effective_at="2026-05-01T10:00:00+03:00")
+    before = client.post("/v1/assessments", json=march, headers=auth()).json()
+    after = client.post("/v1/assessments", json=may, headers=auth()).json()
+
+    assert before["client_id"] == after["client_id"] == created["client_id"]
+    assert before["consent"]["health_register"] is True
+    assert after["consent"]["health_register"] is False

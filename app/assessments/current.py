@@ -99,11 +99,13 @@ def _spans_of_one() -> tuple[Any, Any]:
 
 
 @functools.cache
-def _took_effect_in_one() -> Any:
+def _took_effect_in_one(reading: sa.Select[Any] | None = None) -> Any:
     """PostgreSQL: `took_effect` in one statement. The client's spans are upserted, and the
     spans no longer in its timeline deleted, by the same statement (a DELETE and an INSERT of
     the same key in one statement would collide; these touch different rows), with the
-    segment in force upserted beside them."""
+    segment in force upserted beside them — and, given `reading`, the statement is that
+    select with all of this as its CTEs (it sees what the transaction wrote before, and
+    everything committed before it began: after the caller's lock)."""
     tenant: Any = sa.bindparam("tenant")
     client_id: Any = sa.bindparam("client_id")
     spans = queries.spans(assessment.c.tenant == tenant, assessment.c.client_id == client_id).cte(
@@ -122,17 +124,27 @@ def _took_effect_in_one() -> Any:
     upsert = postgresql.insert(segment_span).from_select(
         _SPAN_COLUMNS, sa.select(*(spans.c[name] for name in _SPAN_COLUMNS))
     )
-    return upsert.on_conflict_do_update(
+    upsert = upsert.on_conflict_do_update(
         index_elements=["assessment_id"],
         set_={name: upsert.excluded[name] for name in _SPAN_COLUMNS if name != "assessment_id"},
-    ).add_cte(gone, moved)
+    )
+    if reading is None:
+        return upsert.add_cte(gone, moved)
+    upserted = upsert.returning(segment_span.c.assessment_id).cte("upserted")
+    return reading.add_cte(gone, moved, upserted)
 
 
-async def took_effect(unit: Unit, row: Assessment) -> None:
+async def took_effect(
+    unit: Unit, row: Assessment, *, reading: sa.Select[Any] | None = None
+) -> list[dict[str, Any]] | None:
     """A new, active decision of a client whose row the caller holds locked: the segment in
     force moved with one upsert, and the client's spans cut again (a back-dated decision
     ends another's span early) — with statements built once, not per write, and on
-    PostgreSQL as one statement (two round trips fewer per write)."""
+    PostgreSQL as one statement (two round trips fewer per write).
+
+    On PostgreSQL a `reading` (a select built once, taking `client_id`) is run by the same
+    statement and its rows returned — a write's response read in its last round trip;
+    elsewhere None is returned and the caller reads as ever."""
     parameters = {
         "client_id": row.client_id,
         "tenant": row.tenant,
@@ -143,10 +155,10 @@ async def took_effect(unit: Unit, row: Assessment) -> None:
         "valid_from": row.effective_at,
     }
     if unit.dialect == "postgresql":
-        await unit.fetch(_took_effect_in_one(), parameters)
-        return
+        return await unit.fetch(_took_effect_in_one(reading), parameters)
     delete, insert = _spans_of_one()
     client = {"tenant": row.tenant, "client_id": row.client_id}
     await unit.fetch(delete, client)
     await unit.fetch(insert, client)
     await unit.fetch(_took_effect_statement(unit.dialect), parameters)
+    return None

@@ -131,22 +131,28 @@ async def submit(
         audit.record(unit, principal, client_id=client_id)
     else:
         row = Assessment(client_id=taken[0], sequence=taken[1], **values)
+    if body.consent is None:
+        # The consent events the response shows, read by the write's last statement.
+        events = await current.took_effect(unit, row, reading=consents.events_statement())
+        if events is not None:
+            state = consents.state_at(consents.events_from(events), row.effective_at)
+            return AssessmentRecord(row, None, state)
+        return await _record(unit, row, None)
     await current.took_effect(unit, row)
-    if body.consent is not None:
-        await consents.add(
-            unit,
-            ConsentEvent(
-                tenant=principal.org,
-                client_id=row.client_id,
-                register_name=consents.HEALTH,
-                given=body.consent.health_register,
-                at=decision.effective_at,
-                recorded_at=now,
-                recorded_by=principal.sub,
-                source="assessment",
-                assessment_id=row.id,
-            ),
-        )
+    await consents.add(
+        unit,
+        ConsentEvent(
+            tenant=principal.org,
+            client_id=row.client_id,
+            register_name=consents.HEALTH,
+            given=body.consent.health_register,
+            at=decision.effective_at,
+            recorded_at=now,
+            recorded_by=principal.sub,
+            source="assessment",
+            assessment_id=row.id,
+        ),
+    )
     return await _record(unit, row, None)
 
 

@@ -52,10 +52,19 @@ def _events_of_one() -> sa.Select[Any]:
     )
 
 
+def events_statement() -> sa.Select[Any]:
+    """The statement `events_of` runs (parameter `client_id`), for a write that reads them in
+    its last statement; `events_from` makes its rows events."""
+    return _events_of_one()
+
+
+def events_from(rows: list[dict[str, Any]]) -> list[ConsentEvent]:
+    return [ConsentEvent(**row) for row in rows]
+
+
 async def events_of(unit: Unit, client_id: uuid.UUID) -> list[ConsentEvent]:
     """A client's consent events, oldest first."""
-    rows = await unit.fetch(_events_of_one(), {"client_id": client_id})
-    return [ConsentEvent(**row) for row in rows]
+    return events_from(await unit.fetch(_events_of_one(), {"client_id": client_id}))
 
 
 async def add(unit: Unit, event: ConsentEvent) -> ConsentEvent:
