@@ -21,13 +21,13 @@ import logging
 import re
 import time
 import traceback
-import uuid
 from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_JSON, PayloadTooLarge, problem_body
 from app.identity_codes import looks_like_identity_code
+from app.ids import new_id
 from app.logs import ACCESS
 from app.metrics import Metrics
 
@@ -43,7 +43,7 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> str:
         text = given.decode("latin-1")
         if _REQUEST_ID.match(text) and not looks_like_identity_code(text):
             return text
-    return uuid.uuid4().hex
+    return new_id().hex
 
 
 def caller_address(scope: Scope) -> str:

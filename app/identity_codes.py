@@ -35,15 +35,6 @@ _ON_ITS_OWN = re.compile(
 _ANYWHERE = re.compile(
     rf"(?=({_DATE})[\s._:/]*[-+A-FU-Y]?[\s._:/]*([0-9]{{3}})([0-9A-Y]))", re.ASCII
 )
-# A UUID in its canonical form, or as its 32 hex digits: the service's own ids, and the keys
-# and request ids callers generate. About one random UUID in 13,000 holds a date and four
-# characters whose check fits (`75cbc1b4-49e3-…-c151041314ea`); read as a code, that client
-# could never be asked for.
-_UUID = re.compile(
-    r"(?<![0-9A-Z-])(?:[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}|[0-9A-F]{32})"
-    r"(?![0-9A-Z-])",
-    re.ASCII,
-)
 
 
 def fold(text: str) -> str:
@@ -105,11 +96,8 @@ def birth_date(code: str) -> date:
 
 
 def looks_like_identity_code(text: str) -> bool:
-    """Whether `text` holds something that is, or looks like, a personal identity code.
-
-    A whole canonical UUID is never taken for one: it is an id, and an identity code does not
-    come out of a keyboard in that shape by mistake."""
-    folded = _UUID.sub(" ", fold(text))
+    """Whether `text` holds something that is, or looks like, a personal identity code."""
+    folded = fold(text)
     if _ON_ITS_OWN.search(folded):
         return True
     return any(

@@ -6,6 +6,7 @@ configuration, and `DatabaseHealth` only decides when this process says so in it
 """
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -30,8 +31,12 @@ log = logging.getLogger("segmentti")
 # 08 connection exception, 53 insufficient resources (too many connections), 57 operator
 # intervention (shutting down, starting up: "cannot connect now"), 58 system error; and what
 # an operator must put right, which no retry by the caller changes but the service must not
-# answer 500 for: 28 the login refused, 3D000 the database does not exist (dropped, renamed).
-_PASSING = ("08", "53", "57", "58", "28", "3D000")
+# answer 500 for: 28 the login refused, 3D000 the database does not exist (dropped, renamed),
+# 55000 it does not accept connections (ALTER DATABASE … ALLOW_CONNECTIONS false; no
+# statement of the service's own meets this state).
+_PASSING = ("08", "53", "57", "58", "28", "3D000", "55000")
+# SQLite's own busy and locked codes, met on a raw connection (the write probe of /readyz).
+_SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -44,6 +49,8 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, asyncpg.PostgresError):
         return str(exc.sqlstate or "").startswith(_PASSING)
+    if isinstance(exc, sqlite3.OperationalError):
+        return getattr(exc, "sqlite_errorcode", 0) & 0xFF in _SQLITE_BUSY
     if isinstance(exc, sa.exc.DBAPIError):
         sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
         return (

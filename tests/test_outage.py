@@ -182,6 +182,10 @@ def test_a_sqlite_file_locked_past_its_busy_timeout_is_a_503(tmp_path: Path, aut
             started = time.monotonic()
             refused = client.post("/v1/assessments", json=helsinki_assessment(), headers=auth())
             assert time.monotonic() - started < 5
+            ready = client.get("/readyz")
+            assert ready.status_code == 503, ready.text
+            assert ready.json()["database"] == "busy: another writer holds the lock"
+            assert ready.headers["Retry-After"] == "7"
         finally:
             other.execute("ROLLBACK")
             other.close()

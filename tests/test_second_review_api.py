@@ -5,10 +5,11 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.conftest import Auth, make_settings, migrate
+from tests.conftest import Auth, _admin, make_settings, migrate
 from tests.helpers import helsinki_assessment
 
 EDGE_OF_TIME = "9999-12-31T23:59:59-14:00"  # after the last moment UTC can hold
@@ -80,6 +81,29 @@ def test_a_database_that_does_not_exist_is_a_503_everywhere(
     assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_database_closed_to_connections_is_a_503_and_opens_again(
+    backend: str, committed_url: str, committed_client: TestClient, auth: Auth
+) -> None:
+    name = sa.make_url(committed_url).database
+    created = committed_client.post("/v1/assessments", json=helsinki_assessment(), headers=auth())
+    segment_url = f"/v1/clients/{created.json()['client_id']}/segment"
+    _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        _admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        read = committed_client.get(segment_url, headers=auth())
+        write = committed_client.post("/v1/assessments", json=helsinki_assessment(), headers=auth())
+        ready = committed_client.get("/readyz")
+    finally:
+        _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+    for refused in (read, write):
+        assert refused.status_code == 503, refused.text
+        assert "Retry-After" in refused.headers
+    assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
+    assert committed_client.get(segment_url, headers=auth()).status_code == 200
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -100,17 +124,20 @@ def test_an_identity_code_in_a_url_is_refused_before_anything_reads_it(
     assert "131052" not in caplog.text
 
 
-def test_a_client_id_whose_characters_spell_a_code_can_be_asked_for(
+def test_a_code_dressed_as_a_uuid_is_refused_in_the_url_and_as_a_key(
     client: TestClient, auth: Auth
 ) -> None:
-    # About one random UUID in 13,000 is like this one; that client was unreachable.
-    client_id = "75cbc1b4-49e3-41cc-bb72-c151041314ea"
-    segment = client.get(f"/v1/clients/{client_id}/segment", headers=auth())
-    assert segment.status_code == 404, segment.text
+    # 131052-0040 inside a UUID's shape; the service never issues such an id (app/ids.py).
+    dressed = "00131052-0040-4abc-8def-0123456789ab"
+    segment = client.get(f"/v1/clients/{dressed}/segment", headers=auth())
+    assert segment.status_code == 400, segment.text
+    assert segment.json()["type"].endswith("identity-code-in-url")
 
-    key = auth(**{"Idempotency-Key": client_id})
+    key = auth(**{"Idempotency-Key": dressed})
     submitted = client.post("/v1/assessments", json=helsinki_assessment(), headers=key)
-    assert submitted.status_code == 201, submitted.text
+    assert submitted.status_code == 422, submitted.text
+    assert [e["field"] for e in submitted.json()["errors"]] == ["Idempotency-Key"]
+    assert "131052" not in submitted.text
 
 
 def test_an_opaque_cursor_is_never_taken_for_an_identity_code(

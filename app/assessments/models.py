@@ -13,6 +13,7 @@ from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
 from app.db import JSONDocument, UTCDateTime
+from app.ids import new_id
 
 
 class Assessment(SQLModel, table=True):
@@ -39,7 +40,7 @@ class Assessment(SQLModel, table=True):
         sa.Index("ix_assessment_tenant_change_tx", "tenant", "change_tx"),
     )
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     client_id: uuid.UUID = Column(foreign_key="client.id")
     sequence: int
@@ -68,7 +69,7 @@ class Retraction(SQLModel, table=True):
     __tablename__ = "retraction"
     __table_args__ = (sa.Index("ix_retraction_tenant_change_tx", "tenant", "change_tx"),)
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     assessment_id: uuid.UUID = Column(foreign_key="assessment.id", unique=True)
     reason: str = Column(max_length=2000)

@@ -30,6 +30,7 @@ from app.consents.models import ConsentEvent
 from app.consents.schemas import ConsentState
 from app.db import PG_TRANSACTION_ID, Unit, insert_stamped, utc_now
 from app.errors import AccessAttempt, Conflict, Forbidden, NotFound
+from app.ids import new_id
 from app.segmentation.catalog import LANGUAGES, Text
 from app.segmentation.registry import ModelRegistry
 
@@ -99,7 +100,7 @@ async def submit(
     decision = decide(registry, principal.tenant, body, now)
     texts = decision.classification
     values: dict[str, Any] = {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "tenant": principal.org,
         "model_id": decision.model.id,
         "model_version": decision.model.version,

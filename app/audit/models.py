@@ -8,13 +8,14 @@ from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
 from app.db import UTCDateTime
+from app.ids import new_id
 
 
 class AccessLogEntry(SQLModel, table=True):
     __tablename__ = "access_log"
     __table_args__ = (sa.Index("ix_access_log_tenant_client_at", "tenant", "client_id", "at"),)
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     at: datetime = Column(sa_type=UTCDateTime)
     actor: str = Column(max_length=255)

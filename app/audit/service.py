@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from app.audit.models import AccessLogEntry, access_log
 from app.auth import Principal
 from app.db import Unit, utc_now
+from app.ids import new_id
 
 
 def entry(
@@ -29,7 +30,7 @@ def entry(
     caller's tenant too."""
     foreign = owner is not None and owner != principal.org
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "tenant": owner or principal.org,
         "at": utc_now(),
         "actor": f"{principal.sub} ({principal.org})" if foreign else principal.sub,

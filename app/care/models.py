@@ -13,6 +13,7 @@ from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
 from app.db import UTCDateTime
+from app.ids import new_id
 
 ROLES = ("named_contact", "team_member")
 PLAN_KINDS = (
@@ -37,7 +38,7 @@ class CareTeamMember(SQLModel, table=True):
         sa.Index("ix_care_team_member_tenant_professional", "tenant", "professional"),
     )
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     client_id: uuid.UUID = Column(foreign_key="client.id")
     professional: str = Column(max_length=255)
@@ -53,7 +54,7 @@ class CareTeamEnd(SQLModel, table=True):
 
     __tablename__ = "care_team_end"
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     member_id: uuid.UUID = Column(foreign_key="care_team_member.id", unique=True)
     at: datetime = Column(sa_type=UTCDateTime)
@@ -70,7 +71,7 @@ class CarePlan(SQLModel, table=True):
         sa.Index("ix_care_plan_tenant_review", "tenant", "review_at", "client_id"),
     )
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     client_id: uuid.UUID = Column(foreign_key="client.id")
     kind: str = Column(max_length=32)

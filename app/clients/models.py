@@ -8,6 +8,7 @@ from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
 from app.db import UTCDateTime
+from app.ids import new_id
 
 
 class Client(SQLModel, table=True):
@@ -20,7 +21,7 @@ class Client(SQLModel, table=True):
         sa.CheckConstraint("identity_kind IN ('hetu', 'external')", name="identity_kind"),
     )
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     identity_kind: str = Column(max_length=16)
     identity_index: str = Column(max_length=64)

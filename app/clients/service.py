@@ -14,6 +14,7 @@ from app.clients.identity import Identity, IdentityProtector
 from app.clients.models import client
 from app.db import Unit, utc_now
 from app.errors import AccessAttempt, NotFound, ServiceUnavailable
+from app.ids import new_id
 from app.keyring import service as keyring
 from app.keys import DATA_KEY, INDEX_KEY
 
@@ -114,7 +115,7 @@ def _new_client(
 ) -> dict[str, Any]:
     """The parameters of `_new_client_statement` for this client."""
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "tenant": principal.org,
         "identity_index": protector.index(principal.org, identity),
         "identity_kind": identity.kind,

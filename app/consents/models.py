@@ -8,6 +8,7 @@ from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
 from app.db import UTCDateTime
+from app.ids import new_id
 
 
 class ConsentEvent(SQLModel, table=True):
@@ -19,7 +20,7 @@ class ConsentEvent(SQLModel, table=True):
         sa.CheckConstraint("source IN ('consent', 'assessment', 'import')", name="source"),
     )
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     client_id: uuid.UUID = Column(foreign_key="client.id")
     register_name: str = Column(max_length=16)

@@ -9,6 +9,7 @@ from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
 from app.db import JSONDocument, UTCDateTime
+from app.ids import new_id
 
 
 class ExportRun(SQLModel, table=True):
@@ -23,7 +24,7 @@ class ExportRun(SQLModel, table=True):
     __tablename__ = "export_run"
     __table_args__ = (sa.Index("ix_export_run_tenant_until_tx", "tenant", "until_tx"),)
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     at: datetime = Column(sa_type=UTCDateTime)
     actor: str = Column(max_length=255)

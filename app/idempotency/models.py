@@ -8,6 +8,7 @@ from sqlmodel import Field as Column
 from sqlmodel import SQLModel
 
 from app.db import UTCDateTime
+from app.ids import new_id
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -21,7 +22,7 @@ class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_record"
     __table_args__ = (sa.UniqueConstraint("tenant", "key"),)
 
-    id: uuid.UUID = Column(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Column(default_factory=new_id, primary_key=True)
     tenant: str = Column(max_length=64)
     key: str = Column(max_length=255)
     fingerprint: str = Column(max_length=64)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.db import Unit, utc_now
 from app.errors import invalid
 from app.idempotency.models import IdempotencyRecord
+from app.ids import new_id
 
 _table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 
@@ -53,7 +54,7 @@ async def claim(
     A concurrent request with the same key waits here (PostgreSQL) or at BEGIN (SQLite) until
     the first one commits or rolls back; then it finds the response, or claims the key itself.
     """
-    claim_id = uuid.uuid4()
+    claim_id = new_id()
     insert = postgresql.insert if unit.dialect == "postgresql" else sqlite.insert
     statement = (
         insert(_table)

@@ -28,6 +28,7 @@ from app.catalog.service import FINLAND, choose_version
 from app.clients.identity import Identity, IdentityProtector
 from app.clients.schemas import HETU_MEMO
 from app.errors import FieldError, SegmenttiError, field_errors_from_pydantic
+from app.ids import readable
 from app.imports.schemas import ImportLine
 from app.schemas import TEXT_MEMO
 from app.segmentation.catalog import ModelVersion
@@ -82,8 +83,11 @@ class _Ids:
         self._count = 0
 
     def next(self) -> uuid.UUID:
-        self._count += 1
-        return uuid.UUID(int=self._base | self._count)
+        while True:
+            self._count += 1
+            value = uuid.UUID(int=self._base | self._count)
+            if readable(value):  # never an id that reads as an identity code (app/ids.py)
+                return value
 
 
 @dataclass(frozen=True)
@@ -151,8 +155,13 @@ class LineChecker:
         self._ids = _Ids()
 
     def _derived(self, purpose: bytes, index: str) -> uuid.UUID:
-        digest = hmac.new(self._secret, purpose + index.encode(), hashlib.sha256).digest()
-        return uuid.UUID(bytes=digest[:16], version=4)
+        message = purpose + index.encode()
+        while True:
+            digest = hmac.new(self._secret, message, hashlib.sha256).digest()
+            value = uuid.UUID(bytes=digest[:16], version=4)
+            if readable(value):  # as `_Ids.next`; the same index always derives the same id
+                return value
+            message = digest
 
     def _client(self, identity: Identity) -> Protected:
         known = self._clients.get(identity)
