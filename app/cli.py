@@ -34,8 +34,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     asyncio.run(_preflight(settings))
+    from app.protocol import ProblemHttpToolsProtocol
+
     uvicorn.run(
         "app.main:app",
+        http=ProblemHttpToolsProtocol,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_JSON, PayloadTooLarge, problem_body
-from app.identity_codes import looks_like_identity_code
+from app.identity_codes import holds_code_on_its_own, looks_like_identity_code
 from app.ids import new_id
 from app.logs import ACCESS
 from app.metrics import Metrics
@@ -192,7 +192,8 @@ class Edge:
         )
 
 
-# Opaque tokens the service itself gave: base64 that could by chance look like a code.
+# Opaque tokens the service itself gave: base64 that could by chance hold a code glued to
+# other characters; only a code standing on its own is refused there.
 _SEALED_PARAMETERS = frozenset({"since", "after", "before"})
 
 
@@ -202,7 +203,11 @@ def _identity_code_in_url(scope: Scope) -> bool:
     query = scope.get("query_string", b"").decode("latin-1")
     return any(
         looks_like_identity_code(name)
-        or (name not in _SEALED_PARAMETERS and looks_like_identity_code(value))
+        or (
+            holds_code_on_its_own(value)
+            if name in _SEALED_PARAMETERS
+            else looks_like_identity_code(value)
+        )
         for name, value in parse_qsl(query, keep_blank_values=True)
     )
 

@@ -106,6 +106,13 @@ def looks_like_identity_code(text: str) -> bool:
     )
 
 
+def holds_code_on_its_own(text: str) -> bool:
+    """Whether `text` holds a code standing on its own (not glued to letters or digits): how a
+    code typed where an opaque token belongs looks, while base64 that by chance spells one is
+    glued to the characters around it."""
+    return bool(_ON_ITS_OWN.search(fold(text)))
+
+
 def is_hetu_system(system: str) -> bool:
     folded = system.strip().lower()
     return folded in (HETU_OID, HETU_OID.removeprefix("urn:oid:"))

@@ -85,7 +85,7 @@ async def idempotency_key(
             min_length=1,
             max_length=255,
             description="Retry-safe writes: a repeat with the same key and body returns the "
-            "first response and writes nothing.",
+            "first response and writes nothing but the access-log line of that disclosure.",
         ),
     ] = None,
 ) -> None:

@@ -107,8 +107,9 @@ def test_a_before_written_in_another_time_zone_is_the_same_moment(
         "not a cursor",
         base64.urlsafe_b64encode(b"yesterday|someone").decode(),
         base64.urlsafe_b64encode(f"2026-01-01T00:00:00|{uuid.uuid4()}".encode()).decode(),
+        "",
     ],
-    ids=["not-base64", "not-a-position", "no-time-zone"],
+    ids=["not-base64", "not-a-position", "no-time-zone", "empty"],
 )
 def test_a_before_the_service_did_not_give_is_refused_naming_it(
     committed_client: TestClient, auth: Auth, logged_client: str, before: str

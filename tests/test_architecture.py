@@ -20,7 +20,15 @@ DOMAINS = (
     "keyring",
     "ops",
 )
-HTTP_LAYER = ("app.main", "app.routing", "app.handler", "app.deps", "app.runtime", "app.cli")
+HTTP_LAYER = (
+    "app.main",
+    "app.routing",
+    "app.handler",
+    "app.protocol",
+    "app.deps",
+    "app.runtime",
+    "app.cli",
+)
 
 
 @pytest.fixture(scope="module")

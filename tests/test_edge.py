@@ -1,7 +1,9 @@
 """What the gateway and an operator meet at the edge: headers on every response, the request
 id, the caller's address behind a trusted proxy, and a shutdown that lets requests finish."""
 
+import json
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -168,3 +170,29 @@ def hold_the_clients_lock(url: str, client_id: str) -> Callable[[], None]:
         engine.dispose()
 
     return release_postgresql
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /healthz?at=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Purpose: a\x01b\r\n\r\n",
+        b"POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+        b"Content-Length: 3\r\n\r\n{}",
+    ],
+    ids=["request line too long", "control character in a header", "two lengths"],
+)
+def test_a_request_the_server_cannot_parse_is_refused_as_a_problem(
+    tmp_path: Path, sqlite_url: str, request_bytes: bytes
+) -> None:
+    with serving(environment(sqlite_url), tmp_path / "service.log", ROOT) as service:
+        host, port = service.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(request_bytes)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: application/problem+json" in head.lower()
+    assert json.loads(body)["type"] == "urn:segmentti:problem:malformed-request"

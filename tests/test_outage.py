@@ -127,6 +127,10 @@ def test_a_stopped_postgresql_is_a_503_and_the_same_process_recovers(
         assert "database available again" in service.output()  # a read alone says so too
         assert submit(service.url, 3).status_code == 201
         assert httpx.get(f"{service.url}/readyz").status_code == 200
+
+        cluster.stop()  # a fast restart: nothing asked while it was down
+        cluster.start()
+        assert httpx.get(f"{service.url}/readyz").status_code == 200  # pooled: from before
         assert service.process.poll() is None
     log = service.output()
     assert log.count("database unavailable") == 1, log

@@ -167,3 +167,19 @@ def test_an_assessment_stays_readable_after_its_model_leaves_the_tenant(
     assert read.status_code == 200 and read.json()["model"] == "helsinki-2023"
     assert segment.status_code == 200
     assert refused.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/v1/models/helsinki-2023?version=", "version"),
+        ("/v1/analytics/segment-distribution?model=", "model"),
+        ("/v1/analytics/transitions?model=", "model"),
+    ],
+)
+def test_an_empty_filter_is_refused_naming_it_not_taken_for_the_default(
+    client: TestClient, auth: Auth, url: str, field: str
+) -> None:
+    response = client.get(url, headers=auth())
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]

@@ -140,11 +140,29 @@ def test_a_code_dressed_as_a_uuid_is_refused_in_the_url_and_as_a_key(
     assert "131052" not in submitted.text
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/exports/segments?since=131052-308T",
+        "/v1/worklists/mine?after=131052-308T",
+        "/v1/clients/00000000-0000-0000-0000-000000000000/access-log?before=131052-308T",
+    ],
+)
+def test_a_code_typed_where_a_cursor_belongs_is_refused_as_a_code(
+    client: TestClient, auth: Auth, url: str
+) -> None:
+    response = client.get(url, headers=auth())
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("identity-code-in-url")
+
+
 def test_an_opaque_cursor_is_never_taken_for_an_identity_code(
     client: TestClient, auth: Auth
 ) -> None:
     # A cursor is base64 the service gave; by chance it could hold code-like characters.
-    response = client.get("/v1/exports/segments", params={"since": "131052-308T"}, headers=auth())
+    response = client.get(
+        "/v1/exports/segments", params={"since": "Ab131052-308Tcd"}, headers=auth()
+    )
     assert response.status_code == 400
     assert response.json()["type"].endswith("bad-cursor")
 

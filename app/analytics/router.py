@@ -36,7 +36,9 @@ CHART: dict[int | str, dict[str, Any]] = {
 }
 ModelId = Annotated[
     str | None,
-    Query(max_length=64, description="A model id; default: the tenant's default model."),
+    Query(
+        min_length=1, max_length=64, description="A model id; default: the tenant's default model."
+    ),
 ]
 
 

@@ -55,7 +55,7 @@ async def get_access_log(
     ] = None,
 ) -> AccessLog:
     """Newest first, with every export that disclosed the client."""
-    bound = _position(before) if before else None
+    bound = _position(before) if before is not None else None
     await clients.require(unit, principal, client_id)
     entries: list[tuple[Position, AccessLogItem]] = [
         ((e.at, e.id), AccessLogItem.model_validate(e, from_attributes=True))

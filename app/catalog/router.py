@@ -32,7 +32,9 @@ async def get_model(
     model_id: str,
     principal: ModelsReader,
     registry: Registry,
-    version: Annotated[str | None, Query(max_length=32, description="Default: the newest.")] = None,
+    version: Annotated[
+        str | None, Query(min_length=1, max_length=32, description="Default: the newest.")
+    ] = None,
 ) -> ModelDetail:
     """Answers the model takes, its segments and what each means for the service, in fi/sv/en."""
     service.model_for_tenant(registry, principal.tenant, model_id)

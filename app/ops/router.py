@@ -1,5 +1,6 @@
 """Liveness, readiness and metrics: no token, no client data."""
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -47,7 +48,14 @@ async def readyz(request: Request) -> Readiness | JSONResponse:
         return JSONResponse(body.model_dump(), status_code=503, headers=retry)
 
     try:
-        revision = await current_revision(runtime.database)
+        try:
+            revision = await current_revision(runtime.database)
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # A pooled connection from before a database restart: ask again on a new one, as
+            # a request's unit would, instead of saying unready about a database that is up.
+            revision = await current_revision(runtime.database)
         if revision != expected:
             return unready("outdated schema", revision)
         await check_keys(runtime)
