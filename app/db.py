@@ -15,7 +15,9 @@ exception: on PostgreSQL one statement reads and writes its log line (`fetch_alo
 On PostgreSQL, statements built once may skip SQLAlchemy's execution layer: `Unit.fetch` runs
 them on the asyncpg connection under the unit's transaction, and `Database.fetch_alone` as a
 transaction of their own on a small pool of direct connections (`Direct`: compiled once, with
-the compiler's own parameter processing).
+the compiler's own parameter processing). A unit whose work is only such statements (a
+submission) may begin its transaction on one of those direct connections too
+(`Unit.prefer_direct`).
 """
 
 import asyncio
@@ -198,6 +200,10 @@ class Unit:
         self._stamp: int | None = None
         # PostgreSQL: the asyncpg connection under the unit's transaction, once it has begun.
         self._driver: Any = None
+        # PostgreSQL: whether the transaction may begin, or has begun, on a direct connection
+        # (`prefer_direct`).
+        self._direct_wanted = False
+        self._on_direct = False
         # Whether the unit reached the database at all (a unit opened and never used did not).
         self.touched = False
 
@@ -235,6 +241,11 @@ class Unit:
         self, statement: sa.Executable, parameters: "Parameters" = None
     ) -> sa.CursorResult[Any]:
         """`parameters`: one row's (a mapping) or many rows' (a sequence of mappings)."""
+        if self._on_direct:
+            raise RuntimeError(
+                "a statement through SQLAlchemy in a unit begun on a direct connection "
+                "(leave_direct first)"
+            )
         first = self._transaction is None
         try:
             return await self._execute(await self.connection(), statement, parameters)
@@ -301,15 +312,38 @@ class Unit:
         with _connection_failures_as_connection_error():
             await self.database.compiled(statement).execute_many(self._driver, rows)
 
+    def prefer_direct(self) -> None:
+        """Say that the unit's work is statements built once (`fetch`, `fetch_many`): on
+        PostgreSQL its write transaction then begins on one of the direct connections, without
+        SQLAlchemy's connection, pool and transaction around it — a sixth of a submission's
+        CPU (issue 10). A statement through SQLAlchemy is refused on such a unit until
+        `leave_direct`. No effect once the unit has begun, nor on SQLite or a read."""
+        if self.dialect == "postgresql" and not self.read_only and self._driver is None:
+            self._direct_wanted = self._transaction is None
+
+    async def leave_direct(self) -> None:
+        """Roll back what the unit began on a direct connection — the caller knows it wrote
+        nothing — and go on through SQLAlchemy. A unit that never began on one (SQLite, a
+        unit begun before) goes on as it is."""
+        self._direct_wanted = False
+        if self._on_direct:
+            await self._finish(commit=False)
+
     async def _begin_on_driver(self) -> None:
         """Begin the unit's transaction on the wire now, as SQLAlchemy's asyncpg adapter would
         at its first statement, so that the first statement too goes straight to asyncpg.
+        A unit that `prefer_direct` begins on a direct connection instead.
 
         The adapter's `_start_transaction` is not public API: if a SQLAlchemy release no
         longer has it, the first statement goes through SQLAlchemy instead, as it did (slower,
         never wrong). A pooled connection found dead here is replaced once, as `execute`
         replaces it for a first statement.
         """
+        if self._direct_wanted:
+            self.touched = True
+            self._driver = await self.database.begin_direct()
+            self._on_direct = True
+            return
         for attempt in range(2):
             connection = await self.connection()
             adapted: Any = (await connection.get_raw_connection()).dbapi_connection
@@ -403,6 +437,10 @@ class Unit:
 
     async def _finish(self, *, commit: bool) -> None:
         self._stamp = None
+        if self._on_direct:
+            driver, self._driver, self._on_direct = self._driver, None, False
+            await self.database.end_direct(driver, commit=commit)
+            return
         self._driver = None
         transaction, self._transaction = self._transaction, None
         if transaction is None or not transaction.is_active:
@@ -675,6 +713,45 @@ class Database:
         with _connection_failures_as_connection_error():
             async with self._direct() as connection:
                 return await direct.fetch(connection, parameters)
+
+    async def begin_direct(self) -> Any:
+        """PostgreSQL: a write transaction begun on a direct connection (`Unit.prefer_direct`);
+        its asyncpg connection, which `end_direct` ends and gives back. A connection the
+        server dropped is replaced once, as for `fetch_alone`."""
+        pool = self._direct_pool or await self._open_direct_pool()
+        for attempt in range(2):
+            async with asyncio.timeout(self.timeout_seconds):
+                connection = await pool.acquire()
+            try:
+                await connection.execute("BEGIN")
+                return connection
+            except _CONNECTION_FAILURES as exc:
+                await pool.release(connection)
+                if attempt:
+                    raise ConnectionError(f"beginning failed ({type(exc).__name__})") from exc
+        raise AssertionError("unreachable")
+
+    async def end_direct(self, connection: Any, *, commit: bool) -> None:
+        """Commit or roll back a `begin_direct` transaction and give its connection back —
+        never still in a transaction (one that cannot be ended is closed)."""
+        pool = self._direct_pool
+        assert pool is not None
+        try:
+            with _connection_failures_as_connection_error():
+                status = await connection.execute("COMMIT" if commit else "ROLLBACK")
+            if commit and status != "COMMIT":  # a failed transaction "commits" as ROLLBACK
+                raise RuntimeError(f"the transaction did not commit ({status})")
+        except Exception:
+            if not commit:
+                return  # the transaction is gone with its connection either way
+            raise
+        finally:
+            try:
+                if connection.is_in_transaction():
+                    connection.terminate()
+            except asyncpg.InterfaceError:
+                pass  # the server ended the connection: the pool has let go of it already
+            await pool.release(connection)
 
     def compiled(self, statement: sa.Executable) -> Direct:
         """`statement` compiled for asyncpg, once: it must be built once too (the cache is

@@ -144,6 +144,7 @@ class TestDatabase(Database):
         super().__init__(engine)
         self.connection = connection
         self.portal = portal
+        self._direct_savepoints: list[AsyncTransaction] = []
 
     async def begin(self, read_only: bool) -> tuple[AsyncConnection, AsyncTransaction]:
         return self.connection, await self.connection.begin_nested()
@@ -159,6 +160,16 @@ class TestDatabase(Database):
         async with self.connection.begin_nested():
             raw = (await self.connection.get_raw_connection()).driver_connection
             return await self.compiled(statement).fetch(raw, parameters)
+
+    async def begin_direct(self) -> Any:
+        """A savepoint of the test's transaction, and its asyncpg connection: a unit that
+        prefers a direct connection runs its statements on the driver as in production."""
+        self._direct_savepoints.append(await self.connection.begin_nested())
+        return (await self.connection.get_raw_connection()).driver_connection
+
+    async def end_direct(self, connection: Any, *, commit: bool) -> None:
+        savepoint = self._direct_savepoints.pop()
+        await (savepoint.commit() if commit else savepoint.rollback())
 
     async def dispose(self) -> None:
         pass

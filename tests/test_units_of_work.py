@@ -4,6 +4,7 @@ These run on a database of their own per backend (not the rolled-back test trans
 what they check is how real transactions begin, lock and commit.
 """
 
+import contextlib
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -204,3 +205,42 @@ def test_keyset_pages_cover_every_row_once(real_database: Database, portal: Bloc
         ["page-03", "page-04", "page-05"],
         ["page-06"],
     ]
+
+
+def test_a_unit_preferring_a_direct_connection_commits_rolls_back_and_refuses_sqlalchemy(
+    backend: str, real_database: Database, portal: BlockingPortal
+) -> None:
+    """`Unit.prefer_direct`: on PostgreSQL the transaction begins on a direct connection —
+    what it writes is committed or rolled back as one, a statement through SQLAlchemy is
+    refused until it leaves, and a failed transaction never reports a commit. Elsewhere
+    the unit is as any other."""
+    insert = sa.insert(access_log)
+
+    async def write(operation: str, *, leave: bool = False, fail: bool = False) -> None:
+        unit = real_database.unit()
+        unit.prefer_direct()
+        try:
+            await unit.fetch_many(insert, [log_row(operation)])
+            if backend == "postgresql":
+                with pytest.raises(RuntimeError, match="direct connection"):
+                    await unit.execute(sa.select(sa.literal(1)))
+            if leave:
+                await unit.leave_direct()
+                await unit.execute(insert, log_row(f"{operation} after"))
+            if fail:
+                with contextlib.suppress(Exception):
+                    await unit.fetch(insert, {**log_row(operation), "tenant": None})
+            await unit.commit()
+        finally:
+            await unit.close()
+
+    portal.call(write, "direct")
+    assert count(portal, real_database, "direct") == 1
+    portal.call(lambda: write("left", leave=True))
+    # Only what began on a direct connection is rolled back (SQLite's unit never did).
+    assert count(portal, real_database, "left") == (0 if backend == "postgresql" else 1)
+    assert count(portal, real_database, "left after") == 1
+    if backend == "postgresql":
+        with pytest.raises(RuntimeError, match="did not commit"):
+            portal.call(lambda: write("failed", fail=True))
+        assert count(portal, real_database, "failed") == 0

@@ -122,8 +122,12 @@ async def submit(
     claim = None
     if unit.dialect == "postgresql":
         claim = clients.claim_parameters(protector, principal, identity)
-    taken = None if claim is None else await _claim_and_record(unit, principal, claim, values)
+    taken = None
+    if claim is not None:
+        unit.prefer_direct()  # every statement below is built once, but a fallback claim's
+        taken = await _claim_and_record(unit, principal, claim, values)
     if taken is None:
+        await unit.leave_direct()  # nothing was written: claim as ever, through SQLAlchemy
         client_id, sequence = await clients.claim(
             unit, protector=protector, principal=principal, identity=identity
         )
