@@ -15,6 +15,7 @@ In one layer (each extra layer costs every request, /healthz included):
   never its message, which may quote a statement's parameters.
 """
 
+import functools
 import ipaddress
 import json
 import logging
@@ -50,10 +51,14 @@ def caller_address(scope: Scope) -> str:
     """The caller's address for the log line: an address, or '-' (a trusted proxy's
     X-Forwarded-For becomes the client address, and it could say anything)."""
     client = scope.get("client")
-    if not client:
-        return "-"
+    return _address(client[0]) if client else "-"
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> str:
+    """An address as written in the log (parsed once per distinct caller, not per request)."""
     try:
-        return str(ipaddress.ip_address(client[0]))
+        return str(ipaddress.ip_address(text))
     except ValueError:
         return "-"
 

@@ -50,7 +50,7 @@ Every `/v1` operation needs `Authorization: Bearer <JWT>` with `sub`, `org` (the
 Finnish by default).
 """
 
-# The URL map, in one place.
+# The URL map, in one place, in the order the API documents it.
 ROUTERS = (
     ops_router,
     catalog_router,
@@ -63,6 +63,12 @@ ROUTERS = (
     exports_router,
     imports_router,
 )
+
+
+# The order requests are matched in: each is compared with route after route, so the router of
+# the hottest operations (submitting, reading a segment) goes first — matching through the
+# routers before it was a tenth of a segment read's CPU. The documented order is ROUTERS'.
+MATCHING = (assessments_router, *(router for router in ROUTERS if router is not assessments_router))
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -102,12 +108,19 @@ def load_runtime(settings: Settings, database: Database | None = None) -> Runtim
 
 def _document_schemas(app: FastAPI) -> None:
     """Add the schemas operations refer to that FastAPI does not see: the Problem of every
-    error response, and the line of an NDJSON import."""
+    error response, and the line of an NDJSON import; and list the paths in ROUTERS' order."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
+            # The paths in ROUTERS' order, whatever order they are matched in (MATCHING).
+            documented = [str(getattr(r, "path", "")) for router in ROUTERS for r in router.routes]
+            paths = document.get("paths", {})
+            document["paths"] = {
+                **{path: paths[path] for path in dict.fromkeys(documented) if path in paths},
+                **paths,
+            }
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for model in (Problem, ImportLine):
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -146,7 +159,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redirect_slashes=False,
     )
     install_error_handlers(app)
-    for router in ROUTERS:
+    for router in MATCHING:
         app.include_router(router)
     _document_schemas(app)
     app.state.metrics = Metrics()
