@@ -703,25 +703,26 @@ class Database:
         connection the server dropped is replaced and the statement sent again, once.
         """
         direct = self.compiled(statement)
+        pool, connection = await self._acquire_direct()  # TimeoutError: 503 now, no second wait
         try:
-            async with self._direct() as connection:
-                return await direct.fetch(connection, parameters)
-        except TimeoutError:
-            raise  # no connection came free in time: 503 now, not after a second wait
+            return await direct.fetch(connection, parameters)
         except _CONNECTION_FAILURES:
             pass
+        finally:
+            await pool.release(connection)
         with _connection_failures_as_connection_error():
-            async with self._direct() as connection:
+            pool, connection = await self._acquire_direct()
+            try:
                 return await direct.fetch(connection, parameters)
+            finally:
+                await pool.release(connection)
 
     async def begin_direct(self) -> Any:
         """PostgreSQL: a write transaction begun on a direct connection (`Unit.prefer_direct`);
         its asyncpg connection, which `end_direct` ends and gives back. A connection the
         server dropped is replaced once, as for `fetch_alone`."""
-        pool = self._direct_pool or await self._open_direct_pool()
         for attempt in range(2):
-            async with asyncio.timeout(self.timeout_seconds):
-                connection = await pool.acquire()
+            pool, connection = await self._acquire_direct()
             try:
                 await connection.execute("BEGIN")
                 return connection
@@ -761,16 +762,13 @@ class Database:
             direct = self._compiled[statement] = Direct.compile(statement, self.engine.dialect)
         return direct
 
-    @contextlib.asynccontextmanager
-    async def _direct(self) -> AsyncIterator[Any]:
+    async def _acquire_direct(self) -> tuple[asyncpg.Pool, Any]:
+        """A direct connection and the pool to give it back to (a context manager around the
+        two cost a fiftieth of a segment read)."""
         pool = self._direct_pool or await self._open_direct_pool()
         # asyncio.timeout, not acquire(timeout=…): its wait_for costs a task per request.
         async with asyncio.timeout(self.timeout_seconds):
-            connection = await pool.acquire()
-        try:
-            yield connection
-        finally:
-            await pool.release(connection)
+            return pool, await pool.acquire()
 
     async def _open_direct_pool(self) -> asyncpg.Pool:
         async with self._direct_opening:

@@ -184,8 +184,7 @@ class Edge:
 
     def _record(self, scope: Scope, method: str, status: int, elapsed: float, rid: str) -> None:
         template = route_template(scope)
-        self.metrics.requests.labels(method, template, str(status)).inc()
-        self.metrics.duration.labels(method, template).observe(elapsed)
+        self.metrics.observe(method, template, status, elapsed)
         ACCESS.info(
             "%s %s %s %.1fms request_id=%s client=%s",
             method,
