@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -17,7 +19,7 @@ from fastapi.testclient import TestClient
 from app.clients.identity import IdentityProtector
 from app.clients.rotation import Progress, rotate
 from app.db import Database, create_engine, create_sync_engine
-from app.keyring.service import KeyMismatch
+from app.keyring.service import KeyMismatch, current_keys_are
 from app.keys import KeyConfigurationError, check_value, resolve_keys
 from app.main import create_app
 from tests.conftest import (
@@ -289,3 +291,32 @@ def test_the_rotation_command_needs_the_previous_keys(tmp_path: Path, url: str) 
     )
     assert done.returncode == 0, done.stderr
     assert "done: every client is under the new keys" in done.stdout
+
+
+def test_a_key_switch_waits_for_every_writer_that_checked_the_keys(
+    backend: str, first: TestClient, url: str
+) -> None:
+    """A writer that checked the keys holds them until it ends: a claim waiting on a busy
+    client's lock cannot outlast the switch and register the person again under a retired
+    key (the switch, and so the batches re-indexing clients, wait for it)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the switch cannot interleave")
+    old = IdentityProtector([DATA_KEY], [INDEX_KEY])
+    engine = create_sync_engine(url)
+    rotation = threading.Thread(target=rotate_now, args=(url, 10))
+    try:
+        with engine.connect() as writer:
+            checked = sa.select(sa.literal(1)).where(
+                current_keys_are(old.data_check, old.index_check)
+            )
+            assert writer.execute(checked).scalar() == 1  # its transaction stays open
+            rotation.start()
+            rotation.join(timeout=1.5)
+            assert rotation.is_alive(), "the switch went ahead of a writer that checked the keys"
+            writer.commit()
+            rotation.join(timeout=30)
+            assert not rotation.is_alive()
+            assert writer.execute(checked).scalar() is None  # the old keys are retired now
+    finally:
+        rotation.join(timeout=30)
+        engine.dispose()

@@ -141,14 +141,24 @@ def written_with_current_keys(protector: KeyHolder) -> sa.ColumnElement[bool]:
 
 def current_keys_are(data_check: Any, index_check: Any) -> sa.ColumnElement[bool]:
     """True when these check values (or bound parameters for them) are the database's
-    current keys'."""
+    current keys' — and, on PostgreSQL, stay so until the transaction ends: the key rows are
+    locked FOR SHARE, so a rotation's switch waits for every writer that checked them.
+
+    Without the lock, a claim that passed the check and then waited on a busy client's row
+    lock could outlast the switch and the batch that re-indexed that client, find no conflict
+    under the old index any more, and register the person a second time under a retired key
+    (found by a hostile review under load). A statement that meets a switch already made
+    re-reads the key rows and finds the keys retired."""
     return sa.and_(
         *(
-            sa.exists().where(
+            sa.select(key_check.c.name)
+            .where(
                 key_check.c.name == name,
                 key_check.c.role == CURRENT,
                 key_check.c.check_value == check,
             )
+            .with_for_update(read=True)
+            .exists()
             for name, check in ((DATA_KEY, data_check), (INDEX_KEY, index_check))
         )
     )
