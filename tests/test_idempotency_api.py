@@ -61,3 +61,25 @@ def test_retried_consent_and_retraction_write_once(client: TestClient, auth: Aut
     headers = auth(**{"Idempotency-Key": "retraction-1"})
     assert client.post(retraction_url, json={"reason": "r"}, headers=headers).status_code == 201
     assert client.post(retraction_url, json={"reason": "r"}, headers=headers).status_code == 201
+
+
+def test_a_key_is_its_callers_another_professional_is_not_replayed_to(
+    client: TestClient, auth: Auth, database: TestDatabase
+) -> None:
+    body = helsinki_assessment(consent={"health_register": True})
+    first = client.post(
+        "/v1/assessments", json=body, headers=auth(**{"Idempotency-Key": "shared-key"})
+    )
+    # Without consents:write this caller could not have recorded the consent in the body.
+    other = auth(
+        sub="aide@helsinki.example",
+        scopes=["assessments:write"],
+        **{"Idempotency-Key": "shared-key"},
+    )
+    replay = client.post("/v1/assessments", json=body, headers=other)
+
+    assert first.status_code == 201
+    assert replay.status_code == 422, replay.text
+    assert [e["field"] for e in replay.json()["errors"]] == ["Idempotency-Key"]
+    assert "nurse@" not in replay.text
+    assert assessments(database) == 1

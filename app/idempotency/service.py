@@ -51,6 +51,8 @@ async def claim(
     `prints` are the request's fingerprints under every key held, the one stored first: a
     retry that reaches an instance in the middle of a key rotation is still recognised.
 
+    A key is its caller's (`sub`): the same key from another caller of the tenant is refused.
+
     A concurrent request with the same key waits here (PostgreSQL) or at BEGIN (SQLite) until
     the first one commits or rolls back; then it finds the response, or claims the key itself.
     """
@@ -76,6 +78,11 @@ async def claim(
     ).one()
     if stored.fingerprint not in prints:
         raise invalid("Idempotency-Key", "this key was already used with another request")
+    if stored.created_by != sub:
+        # A retry is its caller's: another's replay would skip the checks the write made of
+        # its caller (a scope the operation needed for what the body asked) and show it
+        # another professional's response.
+        raise invalid("Idempotency-Key", "this key was already used by another caller")
     assert stored.status_code is not None and stored.body is not None
     return StoredResponse(
         stored.status_code, stored.location, stored.client_id, stored.body.encode()
