@@ -1,12 +1,13 @@
 """Personal identity codes: every 2023 century sign, checksum, date, and what is refused."""
 
+import hashlib
 from uuid import UUID
 
 import pytest
 
 from app.clients.identity import IdentityProtector
 from app.clients.schemas import ClientIdentity
-from app.identity_codes import looks_like_identity_code, normalise
+from app.identity_codes import CHECK_CHARACTERS, looks_like_identity_code, normalise
 from app.identity_codes import problem as hetu_problem
 from app.ids import new_id, readable
 from app.imports.lines import _Ids
@@ -120,3 +121,39 @@ def test_import_ids_skip_those_that_read_as_codes(monkeypatch: pytest.MonkeyPatc
     first = UUID(int=ids._base | 1)
     monkeypatch.setattr("app.imports.lines.readable", lambda value: value != first)
     assert ids.next() == UUID(int=ids._base | 2)
+
+
+def _old_readable(value: UUID) -> bool:
+    """The definition: the filter run over both spellings."""
+    return not (looks_like_identity_code(str(value)) or looks_like_identity_code(value.hex))
+
+
+def test_ids_are_checked_as_the_filter_reads_them_wherever_a_code_sits() -> None:
+    # A code at every place in the hex: across a hyphen of the canonical spelling too,
+    # where the hyphen reads as the century sign.
+    codes = []
+    for birth in ("131052", "010101", "290200"):
+        number = next(
+            n
+            for n in range(2, 900)
+            if CHECK_CHARACTERS[int(f"{birth}{n:03}") % 31] in "0123456789ABCDEF"
+        )
+        check = CHECK_CHARACTERS[int(f"{birth}{number:03}") % 31].lower()
+        codes += [f"{birth}{number:03}{check}", f"{birth}a{number:03}{check}"]
+    for code in codes:
+        for at in range(32 - len(code) + 1):
+            value = UUID(hex=("7" * at + code).ljust(32, "7"))
+            assert not readable(value)
+            assert not _old_readable(value)
+        wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+        assert readable(UUID(hex=wrong.ljust(32, "7")))
+    for value in [UUID(u) for u in UUIDS_THAT_HOLD_A_CODE]:
+        assert readable(value) is _old_readable(value) is False
+
+
+def test_ids_are_checked_as_the_filter_reads_them_at_random() -> None:
+    # Random-looking and the same on every run: the hashes of the numbers.
+    digests = (hashlib.sha256(str(n).encode()).digest() for n in range(40_000))
+    values = [UUID(bytes=digest[:16], version=4) for digest in digests]
+    assert [readable(v) for v in values] == [_old_readable(v) for v in values]
+    assert 5 < sum(not readable(v) for v in values) < 60  # about one in 2,000
