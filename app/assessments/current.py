@@ -44,9 +44,7 @@ async def refresh(unit: Unit, tenant: str, clients: Any) -> None:
             segment_now.c.tenant == tenant, segment_now.c.client_id.in_(clients)
         )
     )
-    latest = queries.in_force(
-        _LATEST, assessment.c.tenant == tenant, assessment.c.client_id.in_(clients)
-    ).subquery("latest")
+    latest = _each(unit, clients, functools.partial(queries.in_force, _LATEST), tenant)
     await unit.execute(
         sa.insert(segment_now).from_select(
             _COLUMNS,
@@ -66,8 +64,26 @@ async def refresh(unit: Unit, tenant: str, clients: Any) -> None:
             segment_span.c.tenant == tenant, segment_span.c.client_id.in_(clients)
         )
     )
-    spans = queries.spans(assessment.c.tenant == tenant, assessment.c.client_id.in_(clients))
-    await unit.execute(sa.insert(segment_span).from_select(_SPAN_COLUMNS, spans))
+    spans = _each(unit, clients, queries.spans, tenant)
+    await unit.execute(sa.insert(segment_span).from_select(_SPAN_COLUMNS, sa.select(spans)))
+
+
+def _each(unit: Unit, clients: Any, derive: Any, tenant: str) -> Any:
+    """`derive(*criteria)` for the timelines of `clients`. On PostgreSQL a select of clients
+    (an import's chunk: thousands) is joined LATERAL, one client's index range at a time:
+    as one set the planner joined the chunk against every decision of the tenant, a chunk's
+    time growing with all imported before it."""
+    if unit.dialect != "postgresql" or not isinstance(clients, sa.Select):
+        return derive(assessment.c.tenant == tenant, assessment.c.client_id.in_(clients)).subquery(
+            "derived"
+        )
+    listed = clients.subquery("listed")
+    one = derive(
+        assessment.c.tenant == tenant,
+        assessment.c.client_id == next(iter(listed.c)),
+        correlate=listed,
+    ).lateral("derived")
+    return sa.select(one).select_from(listed.join(one, sa.true())).subquery("each")
 
 
 @functools.cache

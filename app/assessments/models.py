@@ -82,7 +82,13 @@ class SegmentNow(SQLModel, table=True):
     """The segment in force now, one row per client with one: derived from the timeline in
     the transaction that changes it (app/assessments/current.py), never written otherwise.
     It is the one table here whose rows are replaced — it holds no record of its own, only
-    where the timeline stands, so the worklists need not rank every client's history."""
+    where the timeline stands, so the worklists need not rank every client's history.
+
+    Neither projection has foreign keys: each row is selected from `assessment` by the
+    statement that writes it, in the transaction that wrote the assessment, and no client or
+    assessment is ever deleted. The checks were a third of an import's database time (a key
+    lookup and lock per referenced row) and guarded nothing the writing statement does not;
+    tests/care/test_segment_now.py checks the projections against the timeline instead."""
 
     __tablename__ = "segment_now"
     __table_args__ = (
@@ -98,9 +104,9 @@ class SegmentNow(SQLModel, table=True):
         ),
     )
 
-    client_id: uuid.UUID = Column(foreign_key="client.id", primary_key=True)
+    client_id: uuid.UUID = Column(primary_key=True)
     tenant: str = Column(max_length=64)
-    assessment_id: uuid.UUID = Column(foreign_key="assessment.id")
+    assessment_id: uuid.UUID
     model_id: str = Column(max_length=64)
     model_version: str = Column(max_length=32)
     decided_code: int
@@ -131,9 +137,9 @@ class SegmentSpan(SQLModel, table=True):
         sa.Index("ix_segment_span_client", "client_id"),
     )
 
-    assessment_id: uuid.UUID = Column(foreign_key="assessment.id", primary_key=True)
+    assessment_id: uuid.UUID = Column(primary_key=True)
     tenant: str = Column(max_length=64)
-    client_id: uuid.UUID = Column(foreign_key="client.id")
+    client_id: uuid.UUID
     model_id: str = Column(max_length=64)
     model_version: str = Column(max_length=32)
     decided_code: int

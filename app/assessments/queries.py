@@ -21,9 +21,12 @@ def is_active() -> sa.ColumnElement[bool]:
     return ~sa.exists().where(retraction.c.assessment_id == assessment.c.id)
 
 
-def in_force(at: datetime | Any, *criteria: sa.ColumnElement[bool]) -> sa.Select[Any]:
+def in_force(
+    at: datetime | Any, *criteria: sa.ColumnElement[bool], correlate: sa.FromClause | None = None
+) -> sa.Select[Any]:
     """The assessment rows in force at `at`, one per client, among those meeting `criteria`
-    (conditions on `assessment`, e.g. a tenant or a client)."""
+    (conditions on `assessment`, e.g. a tenant or a client). `correlate`: the enclosing FROM
+    the criteria name, when this is one client's part of a LATERAL join."""
     ranked = (
         sa.select(
             assessment,
@@ -35,13 +38,16 @@ def in_force(at: datetime | Any, *criteria: sa.ColumnElement[bool]) -> sa.Select
             .label("rank"),
         )
         .where(assessment.c.effective_at <= at, is_active(), *criteria)
+        .correlate(correlate)
         .subquery("ranked")
     )
     columns = [ranked.c[c.name] for c in assessment.columns]
     return sa.select(*columns).where(ranked.c.rank == 1)
 
 
-def spans(*criteria: sa.ColumnElement[bool]) -> sa.Select[Any]:
+def spans(
+    *criteria: sa.ColumnElement[bool], correlate: sa.FromClause | None = None
+) -> sa.Select[Any]:
     """Each active assessment meeting `criteria` with the time its segment stayed in force:
     `valid_from` (its effective time) until `valid_to`, when the client's next active decision
     took effect (NULL: in force now). By the same definition as `in_force`: at any T the one
@@ -64,6 +70,7 @@ def spans(*criteria: sa.ColumnElement[bool]) -> sa.Select[Any]:
             .label("valid_to"),
         )
         .where(is_active(), *criteria)
+        .correlate(correlate)
         .subquery("following")
     )
     return sa.select(

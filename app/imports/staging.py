@@ -255,12 +255,13 @@ async def _refuse_clashes(unit: Unit, tenant: str) -> None:
     ).subquery()
     within = sa.select(ranked.c.line).where(ranked.c.nth > 1)
     recorded = sa.select(new.c.line).where(
+        new.c.is_new.is_(False),  # a new client has nothing recorded
         sa.exists().where(
             assessment.c.tenant == tenant,
             assessment.c.client_id == new.c.client_id,
             assessment.c.effective_at == new.c.effective_at,
             ~sa.exists().where(retraction.c.assessment_id == assessment.c.id),
-        )
+        ),
     )
     lines = (
         (await unit.execute(sa.union(within, recorded).order_by("line").limit(CLASHES_NAMED)))
