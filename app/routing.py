@@ -84,8 +84,9 @@ async def idempotency_key(
             alias="Idempotency-Key",
             min_length=1,
             max_length=255,
-            description="Retry-safe writes: a repeat with the same key and body returns the "
-            "first response and writes nothing but the access-log line of that disclosure.",
+            description="Retry-safe writes: a repeat by the same caller with the same key, body "
+            "and scopes returns the first response and writes nothing but the access-log line "
+            "of that disclosure; any other use of the key is 422.",
         ),
     ] = None,
 ) -> None:
@@ -272,7 +273,13 @@ class _Request:
         secrets = self.runtime.fingerprint_secrets
         writing = secrets[self.runtime.protector.index_check]
         prints = [
-            idempotency.fingerprint(secret, self.route.operation, self.request.path_params, body)
+            idempotency.fingerprint(
+                secret,
+                self.route.operation,
+                self.request.path_params,
+                body,
+                self.principal.scopes,
+            )
             for secret in sorted(secrets.values(), key=lambda secret: secret != writing)
         ]
         unit = await open_unit(self.request, read_only=False)
@@ -313,6 +320,9 @@ class _Request:
             unit: Unit | None = getattr(self.request.state, "unit", None)
             if unit is not None:
                 await unit.rollback()
+                # Its connection too: on SQLite it holds the write turn, which the refusal's
+                # log line needs.
+                await unit.close()
             if isinstance(exc, SegmenttiError) and exc.attempt is not None:
                 await self._log_refusal(exc.attempt)
         except Exception as cleanup:

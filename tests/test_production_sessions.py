@@ -42,3 +42,23 @@ def test_writes_refusals_and_replays_with_a_session_per_request(
     assert [i["outcome"] for i in log][:2] == ["no_segment", "ok"]
     assert "replayed" in [i["outcome"] for i in log]
     assert deployed.get("/readyz").status_code == 200
+
+
+def test_a_refused_write_is_answered_and_logged_at_once(deployed: TestClient, auth: Auth) -> None:
+    # The refusal's log line is a write of its own: on SQLite it needs the write turn the
+    # refused write held, which must be given back first (it was kept until the busy timeout,
+    # and the refusal became a 503 that nobody logged).
+    client_id = deployed.post("/v1/assessments", json=helsinki_assessment(), headers=auth()).json()[
+        "client_id"
+    ]
+    consent = {"register": "health", "given": True}
+    other_tenant = auth(org="vantaa-kerava", sub="nurse@vantaa.example")
+    refused = deployed.post(f"/v1/clients/{client_id}/consents", json=consent, headers=other_tenant)
+    unknown = deployed.post(
+        "/v1/clients/6f1c8e52-2b7e-4c1a-9d3e-5a7b9c0d1e2f/consents", json=consent, headers=auth()
+    )
+
+    assert refused.status_code == 404, refused.text
+    assert unknown.status_code == 404, unknown.text
+    log = deployed.get(f"/v1/clients/{client_id}/access-log", headers=auth()).json()["items"]
+    assert any(i["actor"].startswith("nurse@vantaa.example") for i in log), log
