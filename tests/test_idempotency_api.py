@@ -83,3 +83,39 @@ def test_a_key_is_its_callers_another_professional_is_not_replayed_to(
     assert [e["field"] for e in replay.json()["errors"]] == ["Idempotency-Key"]
     assert "nurse@" not in replay.text
     assert assessments(database) == 1
+
+
+def test_a_retry_with_fewer_scopes_is_not_replayed_what_it_could_not_write(
+    client: TestClient, auth: Auth, database: TestDatabase
+) -> None:
+    body = helsinki_assessment(consent={"health_register": True})
+    first = client.post(
+        "/v1/assessments", json=body, headers=auth(**{"Idempotency-Key": "scoped-key"})
+    )
+    # The same professional, with a token that could not have recorded the consent.
+    narrower = auth(scopes=["assessments:write"], **{"Idempotency-Key": "scoped-key"})
+    retry = client.post("/v1/assessments", json=body, headers=narrower)
+
+    assert first.status_code == 201
+    assert retry.status_code == 422, retry.text
+    assert "Idempotent-Replayed" not in retry.headers
+    assert [e["field"] for e in retry.json()["errors"]] == ["Idempotency-Key"]
+    assert assessments(database) == 1
+
+
+def test_another_caller_learns_nothing_of_the_request_that_used_the_key(
+    client: TestClient, auth: Auth
+) -> None:
+    client.post(
+        "/v1/assessments",
+        json=helsinki_assessment(),
+        headers=auth(**{"Idempotency-Key": "guessed-key"}),
+    )
+    other = auth(sub="aide@helsinki.example", **{"Idempotency-Key": "guessed-key"})
+    same_body = client.post("/v1/assessments", json=helsinki_assessment(), headers=other)
+    other_body = client.post(
+        "/v1/assessments", json=helsinki_assessment(coping="hard"), headers=other
+    )
+
+    assert same_body.status_code == other_body.status_code == 422
+    assert same_body.json()["errors"] == other_body.json()["errors"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.auth import SCOPES
 from app.idempotency import service as idempotency
 from tests.conftest import INDEX_KEY, Auth, Serve, TestDatabase, build_app, make_settings
 from tests.helpers import helsinki_assessment, hetu
@@ -124,8 +125,10 @@ def test_the_idempotency_fingerprint_is_keyed(
     client.post("/v1/assessments", json=body, headers=auth(**{"Idempotency-Key": "k-1"}))
     stored = database.scalar("SELECT fingerprint FROM idempotency_record")
     secret = idempotency.fingerprint_secret(INDEX_KEY)
-    assert stored == idempotency.fingerprint(secret, "submit_assessment", {}, body)
-    unkeyed = json.dumps(["submit_assessment", [], body], sort_keys=True, ensure_ascii=False)
+    assert stored == idempotency.fingerprint(secret, "submit_assessment", {}, body, SCOPES)
+    unkeyed = json.dumps(
+        ["submit_assessment", [], body, sorted(SCOPES)], sort_keys=True, ensure_ascii=False
+    )
     assert stored != hashlib.sha256(unkeyed.encode()).hexdigest()
     assert CODE not in stored
 

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +36,20 @@ def fingerprint_secret(index_key: str) -> bytes:
     return hmac.new(index_key.encode(), b"idempotency-fingerprint", hashlib.sha256).digest()
 
 
-def fingerprint(secret: bytes, operation: str, path_params: dict[str, Any], body: object) -> str:
+def fingerprint(
+    secret: bytes,
+    operation: str,
+    path_params: dict[str, Any],
+    body: object,
+    scopes: Iterable[str],
+) -> str:
+    """The request as a retry must repeat it — with the caller's scopes: which parts of a
+    body a caller may write hangs on them (a consent needs `consents:write`), and a replay
+    skips those checks, so a token with other scopes is another request."""
     canonical = json.dumps(
-        [operation, sorted(path_params.items()), body], sort_keys=True, ensure_ascii=False
+        [operation, sorted(path_params.items()), body, sorted(scopes)],
+        sort_keys=True,
+        ensure_ascii=False,
     )
     return hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest()
 
@@ -51,7 +62,8 @@ async def claim(
     `prints` are the request's fingerprints under every key held, the one stored first: a
     retry that reaches an instance in the middle of a key rotation is still recognised.
 
-    A key is its caller's (`sub`): the same key from another caller of the tenant is refused.
+    A key is its caller's (`sub`): the same key from another caller of the tenant is refused,
+    and so is a retry with other scopes (`fingerprint`).
 
     A concurrent request with the same key waits here (PostgreSQL) or at BEGIN (SQLite) until
     the first one commits or rolls back; then it finds the response, or claims the key itself.
@@ -76,13 +88,15 @@ async def claim(
     stored = (
         await unit.execute(sa.select(_table).where(_table.c.tenant == tenant, _table.c.key == key))
     ).one()
-    if stored.fingerprint not in prints:
-        raise invalid("Idempotency-Key", "this key was already used with another request")
     if stored.created_by != sub:
         # A retry is its caller's: another's replay would skip the checks the write made of
-        # its caller (a scope the operation needed for what the body asked) and show it
-        # another professional's response.
+        # its caller and show it another professional's response. Checked first, so that
+        # another caller learns nothing of the request that used the key.
         raise invalid("Idempotency-Key", "this key was already used by another caller")
+    if stored.fingerprint not in prints:
+        raise invalid(
+            "Idempotency-Key", "this key was already used with another request or other scopes"
+        )
     assert stored.status_code is not None and stored.body is not None
     return StoredResponse(
         stored.status_code, stored.location, stored.client_id, stored.body.encode()
