@@ -282,7 +282,6 @@ async def apply_chunk(
     """Write the staged chunk, then empty the staging tables; the decisions written."""
     await _analyze_staged(unit)
     await _resolve(unit, principal, protector.holds_previous_index_key)
-    await _refuse_clashes(unit, principal.org)
     await unit.execute(
         sa.insert(counts).from_select(
             ["client_id", "is_new", "n"],
@@ -297,6 +296,9 @@ async def apply_chunk(
         .values(last_sequence=client.c.last_sequence + counts.c.n)
         .where(client.c.id == counts.c.client_id, counts.c.is_new.is_(False))
     )
+    # Only now, with the known clients' rows locked: a concurrent writer of one of them has
+    # committed by the time the lock is had, and this statement sees what it wrote.
+    await _refuse_clashes(unit, principal.org)
     stamp = await unit.change_stamp()
     stamped = sa.literal(stamp) if isinstance(stamp, int) else stamp
     empty = sa.literal({}, JSONDocument)

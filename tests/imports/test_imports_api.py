@@ -2,13 +2,16 @@
 and joined to each client's timeline and the export like any decision — on both databases."""
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from app.db import create_sync_engine
 from app.imports import service as import_service
 from app.main import create_app
 from tests.conftest import Auth, make_settings
@@ -374,3 +377,48 @@ def test_a_recorder_a_spreadsheet_would_run_or_split_is_refused(
 
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["lines[1].recorded_by"]
+
+
+def test_a_clash_committed_while_the_import_waited_for_the_client_is_refused(
+    backend: str, client: TestClient, auth: Auth, committed_url: str
+) -> None:
+    """Two imports at once, both bringing a decision of one client at one moment: the second
+    waits for the client's row, and looks for clashes only then — when the first has
+    committed its decision — instead of before, when it could not yet see it."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: imports cannot interleave")
+    assert post_import(client, auth, ndjson(entry())).status_code == 200
+    moment = "2024-08-08T06:00:00Z"
+    engine = create_sync_engine(committed_url)
+    answers: list[Any] = []
+    second = threading.Thread(
+        target=lambda: answers.append(
+            post_import(client, auth, ndjson(entry(segment_code=2, effective_at=moment)))
+        )
+    )
+    try:
+        with engine.connect() as first:  # the first import, its decision written, uncommitted
+            first.execute(sa.text("SELECT id FROM client FOR UPDATE"))
+            first.execute(
+                sa.text(
+                    "INSERT INTO assessment (id, tenant, client_id, sequence, model_id, "
+                    "model_version, answers, details, decided_code, explanation, warnings, "
+                    "effective_at, recorded_at, recorded_by, source, change_tx) "
+                    "SELECT gen_random_uuid(), tenant, client_id, sequence + 1, model_id, "
+                    "model_version, answers, details, 4, explanation, warnings, :moment, "
+                    "recorded_at, recorded_by, source, change_tx FROM assessment"
+                ),
+                {"moment": moment},
+            )
+            first.execute(sa.text("UPDATE client SET last_sequence = last_sequence + 1"))
+            second.start()
+            second.join(timeout=1.5)
+            assert second.is_alive(), "the second import did not wait for the client's row"
+            first.commit()
+        second.join(timeout=30)
+    finally:
+        second.join(timeout=30)
+        engine.dispose()
+
+    assert answers[0].status_code == 422, answers[0].text
+    assert [e["field"] for e in answers[0].json()["errors"]] == ["lines[1].effective_at"]
