@@ -24,6 +24,7 @@ import time
 import traceback
 from urllib.parse import parse_qsl, unquote
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_JSON, PayloadTooLarge, problem_body
@@ -163,6 +164,12 @@ class Edge:
                 await refuse()
                 return
             await self.app(scope, counting_receive, edge_send)
+        except ClientDisconnect:
+            # The caller went away before its body was read (an upload stopped half way):
+            # its transaction was rolled back and there is no one to answer. Not a failure of
+            # ours; 499 in the access log and metrics, as proxies write it.
+            status = 499
+            log.info("the caller went away before its request was read (request %s)", rid)
         except Exception as exc:
             if too_large:
                 if not response_started:

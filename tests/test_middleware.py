@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import pytest
+from starlette.requests import ClientDisconnect
 
 from app.http import Edge
 from app.metrics import Metrics
@@ -43,3 +44,18 @@ def test_an_unexpected_error_is_a_500_problem_and_goes_no_further(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "RuntimeError" in logged
     assert "131052" not in logged
+
+
+async def caller_gone_app(scope: Any, receive: Any, send: Any) -> None:
+    raise ClientDisconnect()
+
+
+def test_a_caller_that_went_away_is_no_error_of_ours(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    metrics = Metrics()
+    edge = Edge(caller_gone_app, metrics=metrics, max_body_bytes=1000)
+    sent = call(edge)  # an upload stopped half way: no one to answer
+    assert sent == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    access = [r.getMessage() for r in caplog.records if r.name == "segmentti.access"]
+    assert access and " 499 " in access[0]
