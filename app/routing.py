@@ -32,6 +32,7 @@ from app.auth import Principal, ScopeDependency, authenticate
 from app.db import Unit
 from app.errors import (
     AccessAttempt,
+    Conflict,
     FieldError,
     Forbidden,
     MalformedBody,
@@ -43,7 +44,7 @@ from app.errors import (
 from app.handler import compile_handler
 from app.idempotency import service as idempotency
 from app.identity_codes import looks_like_identity_code
-from app.runtime import Runtime, check_keys, is_unavailable, runtime_of
+from app.runtime import Runtime, check_keys, collided, is_unavailable, runtime_of
 from app.schemas import single_line_text
 from app.strict_json import StrictJSONRequest
 
@@ -217,6 +218,11 @@ class _Request:
                 raise ServiceUnavailable(
                     "The database is unavailable or busy; nothing was written. Retry later.",
                     retry_after=self.runtime.settings.retry_after_seconds,
+                ) from None
+            if collided(failure):
+                raise Conflict(
+                    "This write collided with a concurrent one over the same clients, and the "
+                    "database let the other through; nothing was written. Send it again."
                 ) from None
             raise
         finally:

@@ -61,6 +61,21 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# A write that met another in a way the database broke by failing one of them: 40P01 a
+# deadlock (two imports locking known clients of theirs in opposite orders), 40001 a
+# serialisation failure. Nothing of it was written, and the same request sent again succeeds.
+_COLLIDED = ("40P01", "40001")
+
+
+def collided(exc: BaseException) -> bool:
+    """The database failed this write to let a concurrent one through (see _COLLIDED)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "") in _COLLIDED
+    if isinstance(exc, sa.exc.DBAPIError):
+        return str(getattr(exc.orig, "sqlstate", None) or "") in _COLLIDED
+    return False
+
+
 @dataclass
 class DatabaseHealth:
     """Says once in the log that the database went away, and once that it is back, instead of

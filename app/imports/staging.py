@@ -276,12 +276,35 @@ async def _refuse_clashes(unit: Unit, tenant: str) -> None:
         )
 
 
+async def _lock_known(unit: Unit, principal: Principal, previous_index: bool) -> None:
+    """PostgreSQL: lock the chunk's known clients before anything is read of their
+    timelines, as every writer of a timeline does. A concurrent import or submission of one
+    of them has committed by the time the lock is had, and what follows sees what it wrote:
+    its lines as imported before (identical files sent twice at once import once), its
+    decisions as clashes. In the clients' order, so that two chunks wait rather than
+    deadlock; two imports that meet clients in opposite orders across chunks still can, and
+    the database fails one of them (409: send again)."""
+    if unit.dialect != "postgresql":
+        return  # one writer at a time
+    found = client.c.identity_index.in_(sa.select(line.c.index_a))
+    if previous_index:
+        found = sa.or_(found, client.c.identity_index.in_(sa.select(line.c.index_b)))
+    await unit.execute(
+        sa.select(client.c.id)
+        .where(client.c.tenant == principal.org, found)
+        .order_by(client.c.id)
+        .with_for_update()
+    )
+
+
 async def apply_chunk(
     unit: Unit, *, principal: Principal, protector: IdentityProtector, now: datetime
 ) -> int:
     """Write the staged chunk, then empty the staging tables; the decisions written."""
     await _analyze_staged(unit)
+    await _lock_known(unit, principal, protector.holds_previous_index_key)
     await _resolve(unit, principal, protector.holds_previous_index_key)
+    await _refuse_clashes(unit, principal.org)
     await unit.execute(
         sa.insert(counts).from_select(
             ["client_id", "is_new", "n"],
@@ -296,9 +319,6 @@ async def apply_chunk(
         .values(last_sequence=client.c.last_sequence + counts.c.n)
         .where(client.c.id == counts.c.client_id, counts.c.is_new.is_(False))
     )
-    # Only now, with the known clients' rows locked: a concurrent writer of one of them has
-    # committed by the time the lock is had, and this statement sees what it wrote.
-    await _refuse_clashes(unit, principal.org)
     stamp = await unit.change_stamp()
     stamped = sa.literal(stamp) if isinstance(stamp, int) else stamp
     empty = sa.literal({}, JSONDocument)

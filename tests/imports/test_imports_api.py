@@ -379,6 +379,46 @@ def test_a_recorder_a_spreadsheet_would_run_or_split_is_refused(
     assert [e["field"] for e in response.json()["errors"]] == ["lines[1].recorded_by"]
 
 
+def import_while_another_holds_the_client(
+    client: TestClient, auth: Auth, url: str, line: dict[str, Any], its_segment: int
+) -> Any:
+    """Send an import of `line` while another import of the same client (simulated on a
+    connection of its own) has written a decision of segment `its_segment` at the line's
+    moment and not yet committed; commit it once the import is seen to wait. The answer."""
+    engine = create_sync_engine(url)
+    answers: list[Any] = []
+    second = threading.Thread(
+        target=lambda: answers.append(post_import(client, auth, ndjson(line)))
+    )
+    try:
+        with engine.connect() as first:
+            first.execute(sa.text("SELECT id FROM client FOR UPDATE"))
+            first.execute(
+                sa.text(
+                    "INSERT INTO assessment (id, tenant, client_id, sequence, model_id, "
+                    "model_version, answers, details, decided_code, explanation, warnings, "
+                    "effective_at, recorded_at, recorded_by, source, change_tx) "
+                    "SELECT gen_random_uuid(), tenant, client_id, sequence + 1, model_id, "
+                    "model_version, answers, details, :segment, explanation, warnings, "
+                    ":moment, recorded_at, recorded_by, source, change_tx FROM assessment"
+                ),
+                {"moment": line["effective_at"], "segment": its_segment},
+            )
+            first.execute(sa.text("UPDATE client SET last_sequence = last_sequence + 1"))
+            second.start()
+            second.join(timeout=1.5)
+            assert second.is_alive(), "the import did not wait for the client's row"
+            first.commit()
+        second.join(timeout=30)
+    finally:
+        second.join(timeout=30)
+        engine.dispose()
+    return answers[0]
+
+
+MOMENT = "2024-08-08T06:00:00Z"
+
+
 def test_a_clash_committed_while_the_import_waited_for_the_client_is_refused(
     backend: str, client: TestClient, auth: Auth, committed_url: str
 ) -> None:
@@ -388,37 +428,66 @@ def test_a_clash_committed_while_the_import_waited_for_the_client_is_refused(
     if backend != "postgresql":
         pytest.skip("SQLite has one writer at a time: imports cannot interleave")
     assert post_import(client, auth, ndjson(entry())).status_code == 200
-    moment = "2024-08-08T06:00:00Z"
+    line = entry(segment_code=2, effective_at=MOMENT)
+    answer = import_while_another_holds_the_client(client, auth, committed_url, line, 4)
+
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["lines[1].effective_at"]
+
+
+def test_the_same_file_sent_twice_at_once_is_imported_once(
+    backend: str, client: TestClient, auth: Auth, committed_url: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: imports cannot interleave")
+    assert post_import(client, auth, ndjson(entry())).status_code == 200
+    line = entry(segment_code=2, effective_at=MOMENT)
+    answer = import_while_another_holds_the_client(client, auth, committed_url, line, 2)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["imported"] == 0
+
+
+def test_imports_meeting_clients_in_opposite_orders_are_told_to_send_again(
+    backend: str,
+    client: TestClient,
+    auth: Auth,
+    committed_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each chunk locks its known clients; an import meeting Y then X (in two chunks) while
+    another holds X and then asks for Y is a deadlock the database breaks by failing one:
+    a 409 that says to send again, not a 500."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: imports cannot interleave")
+    x, y = PERSON, OTHER
+    assert post_import(client, auth, ndjson(entry(x), entry(y))).status_code == 200
+    monkeypatch.setattr(import_service, "BATCH", 1)
+    monkeypatch.setattr(import_service, "CHUNK", 1)
     engine = create_sync_engine(committed_url)
     answers: list[Any] = []
-    second = threading.Thread(
+    later = {"effective_at": "2025-01-01T00:00:00Z", "consent": None}
+    importing = threading.Thread(
         target=lambda: answers.append(
-            post_import(client, auth, ndjson(entry(segment_code=2, effective_at=moment)))
+            post_import(client, auth, ndjson(entry(y, **later), entry(x, **later)))
         )
     )
+    ids = {p: client_id_of(client, auth, p) for p in (x, y)}
     try:
-        with engine.connect() as first:  # the first import, its decision written, uncommitted
-            first.execute(sa.text("SELECT id FROM client FOR UPDATE"))
-            first.execute(
-                sa.text(
-                    "INSERT INTO assessment (id, tenant, client_id, sequence, model_id, "
-                    "model_version, answers, details, decided_code, explanation, warnings, "
-                    "effective_at, recorded_at, recorded_by, source, change_tx) "
-                    "SELECT gen_random_uuid(), tenant, client_id, sequence + 1, model_id, "
-                    "model_version, answers, details, 4, explanation, warnings, :moment, "
-                    "recorded_at, recorded_by, source, change_tx FROM assessment"
-                ),
-                {"moment": moment},
-            )
-            first.execute(sa.text("UPDATE client SET last_sequence = last_sequence + 1"))
-            second.start()
-            second.join(timeout=1.5)
-            assert second.is_alive(), "the second import did not wait for the client's row"
-            first.commit()
-        second.join(timeout=30)
+        with engine.connect() as other:
+            lock = "SELECT id FROM client WHERE id = :id FOR UPDATE"
+            other.execute(sa.text(lock), {"id": ids[x]})
+            importing.start()
+            importing.join(timeout=0.5)  # it has locked Y and waits for X
+            assert importing.is_alive()
+            other.execute(sa.text(lock), {"id": ids[y]})  # the database fails the import
+            other.commit()
+        importing.join(timeout=30)
     finally:
-        second.join(timeout=30)
+        importing.join(timeout=30)
         engine.dispose()
 
-    assert answers[0].status_code == 422, answers[0].text
-    assert [e["field"] for e in answers[0].json()["errors"]] == ["lines[1].effective_at"]
+    assert answers[0].status_code == 409, answers[0].text
+    assert "Send it again" in answers[0].json()["detail"]
+    retried = post_import(client, auth, ndjson(entry(y, **later), entry(x, **later)))
+    assert retried.json() == {"imported": 2, "lines": 2}
