@@ -34,14 +34,17 @@ _SPAN_COLUMNS = [
 ]  # fmt: skip
 
 
-async def refresh(unit: Unit, tenant: str, clients: Any) -> None:
+async def refresh(unit: Unit, tenant: str, clients: Any, replacing: Any = None) -> None:
     """Put the segment in force of `clients` (ids, or a select of ids) of `tenant` in
     `segment_now` (replaced, or removed when no active decision is left), and their timelines'
     spans in `segment_span` (replaced whole: a back-dated decision or a retraction moves the
-    end of another's span)."""
+    end of another's span). `replacing`: those of them that may have rows already (default:
+    all) — an import's new clients have none, and looking for theirs read both tables whole
+    once per chunk."""
+    replacing = clients if replacing is None else replacing
     await unit.execute(
         sa.delete(segment_now).where(
-            segment_now.c.tenant == tenant, segment_now.c.client_id.in_(clients)
+            segment_now.c.tenant == tenant, segment_now.c.client_id.in_(replacing)
         )
     )
     latest = _each(unit, clients, functools.partial(queries.in_force, _LATEST), tenant)
@@ -61,7 +64,7 @@ async def refresh(unit: Unit, tenant: str, clients: Any) -> None:
     )
     await unit.execute(
         sa.delete(segment_span).where(
-            segment_span.c.tenant == tenant, segment_span.c.client_id.in_(clients)
+            segment_span.c.tenant == tenant, segment_span.c.client_id.in_(replacing)
         )
     )
     spans = _each(unit, clients, queries.spans, tenant)

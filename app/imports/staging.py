@@ -368,7 +368,12 @@ async def apply_chunk(
         "recorded_by", "source", "assessment_id", "change_tx",
     ]  # fmt: skip
     await unit.execute(sa.insert(consent_event).from_select(names, consents))
-    await current.refresh(unit, principal.org, sa.select(counts.c.client_id))
+    await current.refresh(
+        unit,
+        principal.org,
+        sa.select(counts.c.client_id),
+        replacing=sa.select(counts.c.client_id).where(counts.c.is_new.is_(False)),
+    )
     first_per_client = sa.select(sa.func.min(new.c.line)).group_by(new.c.client_id)
     not_yet = ~sa.exists().where(touched.c.client_id == new.c.client_id)
     await unit.execute(

@@ -3,6 +3,7 @@ and joined to each client's timeline and the export like any decision — on bot
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from app.assessments.models import segment_span
 from app.db import create_sync_engine
 from app.imports import service as import_service
 from app.main import create_app
@@ -333,7 +335,9 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("small_chunks")
-def test_a_file_written_in_chunks_is_one_import(client: TestClient, auth: Auth) -> None:
+def test_a_file_written_in_chunks_is_one_import(
+    client: TestClient, auth: Auth, committed_url: str
+) -> None:
     days = [f"2024-0{month}-01T09:00:00Z" for month in range(1, 8)]
     body = ndjson(
         *(entry(effective_at=day, segment_code=1 + i % 4) for i, day in enumerate(days)),
@@ -350,6 +354,22 @@ def test_a_file_written_in_chunks_is_one_import(client: TestClient, auth: Auth) 
     assert [i["effective_at"][:10] for i in items] == [day[:10] for day in days]
     log = client.get(f"/v1/clients/{client_id}/access-log", headers=auth()).json()["items"]
     assert [line["operation"] for line in log].count("import_segments") == 1
+    # The later chunks found the client known and replaced its spans: one per decision, each
+    # until the next took effect.
+    engine = create_sync_engine(committed_url)
+    try:
+        with engine.connect() as connection:
+            spans = connection.execute(
+                sa.select(segment_span.c.valid_from, segment_span.c.valid_to)
+                .where(segment_span.c.client_id == uuid.UUID(client_id))
+                .order_by(segment_span.c.valid_from)
+            ).all()
+    finally:
+        engine.dispose()
+    assert [f.isoformat()[:10] for f, _ in spans] == [day[:10] for day in days]
+    assert [t for _, t in spans] == [*[f for f, _ in spans][1:], None]
+    segment = client.get(f"/v1/clients/{client_id}/segment", headers=auth()).json()
+    assert segment["code"] == 1 + (len(days) - 1) % 4  # the latest decision's
 
 
 @pytest.mark.usefixtures("small_chunks")
