@@ -87,7 +87,7 @@ async def idempotency_key(
             max_length=255,
             description="Retry-safe writes: a repeat by the same caller with the same key, body "
             "and scopes returns the first response and writes nothing but the access-log line "
-            "of that disclosure; any other use of the key is 422.",
+            "of that disclosure; any other use of the key within the tenant is 422.",
         ),
     ] = None,
 ) -> None:
