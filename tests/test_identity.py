@@ -157,3 +157,26 @@ def test_ids_are_checked_as_the_filter_reads_them_at_random() -> None:
     values = [UUID(bytes=digest[:16], version=4) for digest in digests]
     assert [readable(v) for v in values] == [_old_readable(v) for v in values]
     assert 5 < sum(not readable(v) for v in values) < 60  # about one in 2,000
+
+
+def test_an_import_whose_random_base_spells_a_code_draws_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A code in the base's bits is in every id counted from it: counting on would never end.
+    birth = "131052"
+    number = next(
+        n for n in range(2, 900) if CHECK_CHARACTERS[int(f"{birth}{n:03}") % 31] in "0123456789"
+    )
+    code = f"{birth}{number:03}{CHECK_CHARACTERS[int(f'{birth}{number:03}') % 31]}"
+    ids = _Ids()
+    ids._base = UUID(hex=code.ljust(32, "7"), version=4).int & ~((1 << 48) - 1)
+    assert not readable(UUID(int=ids._base | 1))
+    checked = []
+
+    def bounded(value: UUID) -> bool:
+        checked.append(value)
+        assert len(checked) < 100, "still counting from a base that spells a code"
+        return readable(value)
+
+    monkeypatch.setattr("app.imports.lines.readable", bounded)
+    assert readable(ids.next())

@@ -78,9 +78,12 @@ class _Ids:
     time of a line."""
 
     def __init__(self) -> None:
+        self._draw()
+        self._count = 0
+
+    def _draw(self) -> None:
         base = int.from_bytes(os.urandom(16), "big") & ~((1 << 48) - 1)
         self._base = uuid.UUID(int=base, version=4).int
-        self._count = 0
 
     def next(self) -> uuid.UUID:
         while True:
@@ -88,6 +91,9 @@ class _Ids:
             value = uuid.UUID(int=self._base | self._count)
             if readable(value):  # never an id that reads as an identity code (app/ids.py)
                 return value
+            # The code may sit in the base's bits, where every count would spell it again
+            # (about one import in 2,700 looped for ever): draw a new base.
+            self._draw()
 
 
 @dataclass(frozen=True)
