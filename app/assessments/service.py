@@ -81,7 +81,7 @@ def _by_language(steps: Sequence[Text]) -> dict[str, list[str]]:
 
 
 async def _record(unit: Unit, row: Assessment, retracted: Retraction | None) -> AssessmentRecord:
-    events = await consents.events_of(unit, row.client_id)
+    events = await consents.events_of(unit, row.tenant, row.client_id)
     return AssessmentRecord(row, retracted, consents.state_at(events, row.effective_at))
 
 
@@ -286,6 +286,6 @@ async def history(unit: Unit, *, principal: Principal, client_id: uuid.UUID) -> 
             .where(assessment.c.client_id == client_id)
         )
     ]
-    events = await consents.events_of(unit, client_id)
+    events = await consents.events_of(unit, principal.org, client_id)
     audit.record(unit, principal, client_id=client_id)
     return History(entries(assessments, retractions), events)

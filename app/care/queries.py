@@ -103,6 +103,8 @@ def _consent_now(column: sa.Column[Any], now: Any) -> sa.ScalarSelect[Any]:
     return (
         sa.select(column)
         .where(
+            # The tenant too: the events' index leads with it (tests/test_query_plans.py).
+            consent_event.c.tenant == client.c.tenant,
             consent_event.c.client_id == client.c.id,
             consent_event.c.register_name == "health",
             consent_event.c.at <= now,

@@ -20,14 +20,17 @@ from app.exports.queries import born_by, records
 from app.exports.service import policy_of_run
 
 
-async def _changes_of(unit: Unit, client_id: uuid.UUID) -> list[int]:
-    """When (in commit order) anything an export reads changed for the client."""
+async def _changes_of(unit: Unit, tenant: str, client_id: uuid.UUID) -> list[int]:
+    """When (in commit order) anything an export reads changed for the client (the tenant
+    named for the consent events' index, which leads with it)."""
     stamps = sa.union_all(
         sa.select(assessment.c.change_tx).where(assessment.c.client_id == client_id),
         sa.select(retraction.c.change_tx)
         .join(assessment, assessment.c.id == retraction.c.assessment_id)
         .where(assessment.c.client_id == client_id),
-        sa.select(consent_event.c.change_tx).where(consent_event.c.client_id == client_id),
+        sa.select(consent_event.c.change_tx).where(
+            consent_event.c.tenant == tenant, consent_event.c.client_id == client_id
+        ),
     )
     return [int(stamp) for stamp in (await unit.execute(stamps)).scalars()]
 
@@ -47,7 +50,7 @@ def _may_have_listed(run: ExportRun, changes: list[int], birth: object) -> bool:
 
 async def exports_of(unit: Unit, tenant: str, client_id: uuid.UUID) -> list[ExportRun]:
     """Every export of the tenant that listed the client, oldest first."""
-    changes = await _changes_of(unit, client_id)
+    changes = await _changes_of(unit, tenant, client_id)
     birth = (
         await unit.execute(sa.select(client.c.birth_date).where(client.c.id == client_id))
     ).scalar()
