@@ -96,6 +96,11 @@ class ModelVersion:
     # Where the register numbering comes from, when a tenant supplied it (docs/tenants.md).
     register_note: Text | None = None
     path: str = ""
+    # The suggestions worked out for this version's answers so far (`rules.classify`): not a
+    # field to set, and not carried over to a version derived from this one with `replace`.
+    classified: dict[object, object] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def answer(self, name: str) -> AnswerSpec | None:
         return next((a for a in self.answers if a.name == name), None)

@@ -270,12 +270,41 @@ _RULES: Mapping[str, Callable[[ModelVersion, Mapping[str, Any]], Classification]
 }
 
 
+# How many suggestions a model version keeps worked out: a model has few distinct answer
+# sets in use (Helsinki's grid: 4 cells × the optional answers), and the cache is emptied
+# when it fills, so a caller sending ever-new answers costs memory no bigger than this.
+CLASSIFIED_PER_MODEL = 4096
+
+
 def classify(model: ModelVersion, answers: Mapping[str, Any]) -> Classification:
-    """Suggest a segment for answers already checked with `validate_answers`."""
+    """Suggest a segment for answers already checked with `validate_answers`.
+
+    A pure function of the two, so worked out once per distinct answers (building the
+    explanation in every language was a fortieth of a submission's CPU); the result is
+    immutable and shared."""
+    key = _frozen(answers)
+    known = model.classified.get(key)
+    if isinstance(known, Classification):
+        return known
     result = _RULES[model.rule](model, answers)
     unusual = tuple(
         c.message
         for c in model.consistency
         if all(answers.get(name) == value for name, value in c.when.items())
     )
-    return replace(result, warnings=result.warnings + unusual) if unusual else result
+    if unusual:
+        result = replace(result, warnings=result.warnings + unusual)
+    if len(model.classified) >= CLASSIFIED_PER_MODEL:
+        model.classified.clear()
+    model.classified[key] = result
+    return result
+
+
+def _frozen(value: Any) -> Any:
+    """`value` as a hashable key that tells apart what JSON tells apart: `true`, `1` and
+    `1.0` are equal in Python but three different answers."""
+    if isinstance(value, Mapping):
+        return (dict, tuple(sorted((str(k), _frozen(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return (list, tuple(_frozen(v) for v in value))
+    return (type(value), value)
