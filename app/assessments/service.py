@@ -16,7 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.assessments import current
-from app.assessments.models import Assessment, Retraction, assessment, retraction
+from app.assessments.models import (
+    Assessment,
+    Retraction,
+    assessment,
+    retraction,
+    segment_now,
+    segment_span,
+)
 from app.assessments.schemas import AssessmentRequest, RetractionRequest
 from app.assessments.timeline import Entry, entries
 from app.audit import service as audit
@@ -135,7 +142,10 @@ async def submit(
         await insert_stamped(unit, assessment, row)
         audit.record(unit, principal, client_id=client_id)
     else:
-        row = Assessment(client_id=taken[0], sequence=taken[1], **values)
+        row = Assessment(client_id=taken.client_id, sequence=taken.sequence, **values)
+        if taken.created and body.consent is None:
+            # In force with its projections already; a client created now has no consents.
+            return AssessmentRecord(row, None, consents.state_at([], row.effective_at))
     if body.consent is None:
         # The consent events the response shows, read by the write's last statement.
         events = await current.took_effect(unit, row, reading=consents.events_statement())
@@ -143,7 +153,8 @@ async def submit(
             state = consents.state_at(consents.events_from(events), row.effective_at)
             return AssessmentRecord(row, None, state)
         return await _record(unit, row, None)
-    await current.took_effect(unit, row)
+    if taken is None or not taken.created:
+        await current.took_effect(unit, row)
     await consents.add(
         unit,
         ConsentEvent(
@@ -173,11 +184,53 @@ def _claimed_and_recorded() -> Any:
     number taken), its assessment inserted with that number and its access-log row written,
     in one statement (parameters: `clients.claim_parameters`', then `assessment_` and `log_`
     + the columns). Three round trips were one each (issue 10). Nothing is written when
-    `claimed` finds no row; the caller then claims as ever."""
+    `claimed` finds no row; the caller then claims as ever.
+
+    A client this statement creates (its row has the id the parameters brought: a client
+    found has its own) gets its projections here too: its only decision is in force, from
+    when it took effect, with nothing after it — what `current.took_effect` would derive, a
+    round trip later. No other decision of the client can exist: another transaction would
+    wait on the new row's key until this one ends. A client found is left to `took_effect`,
+    whose statement begins after this one has locked the client, and so sees every decision
+    committed before (this statement's own snapshot was taken before it waited for the
+    lock)."""
     claimed = clients.claimed()
 
     def given(prefix: str, table: sa.Table, names: tuple[str, ...]) -> list[Any]:
         return [sa.bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names]
+
+    created = claimed.c.id == sa.bindparam("id", type_=sa.Uuid)
+    decision = {
+        "tenant": sa.bindparam("assessment_tenant", type_=assessment.c.tenant.type),
+        "assessment_id": sa.bindparam("assessment_id", type_=assessment.c.id.type),
+        "model_id": sa.bindparam("assessment_model_id", type_=assessment.c.model_id.type),
+        "model_version": sa.bindparam(
+            "assessment_model_version", type_=assessment.c.model_version.type
+        ),
+        "decided_code": sa.bindparam(
+            "assessment_decided_code", type_=assessment.c.decided_code.type
+        ),
+        "valid_from": sa.bindparam("assessment_effective_at", type_=assessment.c.effective_at.type),
+    }
+    in_force = (
+        sa.insert(segment_now)
+        .from_select(
+            ["client_id", *decision], sa.select(claimed.c.id, *decision.values()).where(created)
+        )
+        .returning(segment_now.c.client_id)
+        .cte("in_force")
+    )
+    spanned = (
+        sa.insert(segment_span)
+        .from_select(
+            ["client_id", *decision, "valid_to"],
+            sa.select(
+                claimed.c.id, *decision.values(), sa.null().cast(segment_span.c.valid_to.type)
+            ).where(created),
+        )
+        .returning(segment_span.c.client_id)
+        .cte("spanned")
+    )
 
     recorded = (
         sa.insert(assessment)
@@ -205,14 +258,30 @@ def _claimed_and_recorded() -> Any:
         sa.select(sa.func.count()).select_from(recorded).scalar_subquery()
         + sa.select(sa.func.count()).select_from(logged).scalar_subquery()
     )
-    return sa.select(claimed.c.id, claimed.c.last_sequence, written.label("written")).add_cte(
-        recorded, logged
+    projected = (
+        sa.select(sa.func.count()).select_from(in_force).scalar_subquery()
+        + sa.select(sa.func.count()).select_from(spanned).scalar_subquery()
     )
+    return sa.select(
+        claimed.c.id,
+        claimed.c.last_sequence,
+        written.label("written"),
+        projected.label("projected"),
+        created.label("created"),
+    ).add_cte(recorded, logged, in_force, spanned)
+
+
+@dataclass(frozen=True)
+class _Taken:
+    client_id: uuid.UUID
+    sequence: int
+    # The client was created by the statement, its projections written with its decision.
+    created: bool
 
 
 async def _claim_and_record(
     unit: Unit, principal: Principal, claim: dict[str, Any], values: dict[str, Any]
-) -> tuple[uuid.UUID, int] | None:
+) -> _Taken | None:
     """The client and number `_claimed_and_recorded` took, or None if it wrote nothing."""
     log = audit.entry(principal, client_id=None)
     parameters = {
@@ -223,8 +292,10 @@ async def _claim_and_record(
     rows = await unit.fetch(_claimed_and_recorded(), parameters)
     if not rows:
         return None
-    assert rows[0]["written"] == 2, "the assessment or its access-log row was not written"
-    return rows[0]["id"], int(rows[0]["last_sequence"])
+    row = rows[0]
+    assert row["written"] == 2, "the assessment or its access-log row was not written"
+    assert row["projected"] == (2 if row["created"] else 0), "a new client's projections"
+    return _Taken(row["id"], int(row["last_sequence"]), bool(row["created"]))
 
 
 async def _load(unit: Unit, principal: Principal, assessment_id: uuid.UUID) -> Assessment:

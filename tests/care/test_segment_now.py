@@ -4,6 +4,7 @@ import — on both databases."""
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.assessments import queries
 from app.assessments.models import assessment, segment_span
+from app.assessments.models import segment_now as segment_now_table
 from tests.care.conftest import Assess, days_ago, iso
 from tests.conftest import Auth, TestDatabase
 from tests.helpers import hetu
@@ -25,10 +27,16 @@ def segment_now(database: TestDatabase, client_id: str) -> tuple[str, int] | Non
     return (str(uuid.UUID(str(rows[0][0]))), rows[0][1]) if rows else None
 
 
+SPAN_COLUMNS = (
+    "assessment_id", "tenant", "client_id", "model_id", "model_version", "decided_code",
+    "valid_from", "valid_to",
+)  # fmt: skip
+
+
 def spans_kept_true(database: TestDatabase, client_id: str) -> int:
     """Asserts the kept spans of the client are those its timeline gives; returns how many."""
     cid = uuid.UUID(client_id)
-    columns = ("assessment_id", "valid_from", "valid_to")
+    columns = SPAN_COLUMNS
 
     async def both() -> tuple[list[Any], list[Any]]:
         kept = sa.select(*(segment_span.c[c] for c in columns)).where(
@@ -50,6 +58,46 @@ def spans_kept_true(database: TestDatabase, client_id: str) -> int:
     kept, derived = database.portal.call(both)
     assert kept == derived
     return len(kept)
+
+
+def now_kept_true(database: TestDatabase, client_id: str) -> None:
+    """Asserts the client's kept segment in force, every column, is the one its timeline
+    gives now."""
+    cid = uuid.UUID(client_id)
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        derived = queries.in_force(datetime.now(UTC), assessment.c.client_id == cid).subquery()
+        connection = database.connection
+        kept = sa.select(*(segment_now_table.c[c] for c in NOW_COLUMNS)).where(
+            segment_now_table.c.client_id == cid
+        )
+        return (
+            list((await connection.execute(kept)).all()),
+            list(
+                (
+                    await connection.execute(
+                        sa.select(
+                            derived.c.client_id,
+                            derived.c.tenant,
+                            derived.c.id,
+                            derived.c.model_id,
+                            derived.c.model_version,
+                            derived.c.decided_code,
+                            derived.c.effective_at,
+                        )
+                    )
+                ).all()
+            ),
+        )
+
+    kept, derived = database.portal.call(both)
+    assert kept == derived
+
+
+NOW_COLUMNS = (
+    "client_id", "tenant", "assessment_id", "model_id", "model_version", "decided_code",
+    "valid_from",
+)  # fmt: skip
 
 
 def in_force(client: TestClient, auth: Auth, client_id: str) -> tuple[str, int] | None:
@@ -125,3 +173,30 @@ def test_a_decision_replaced_at_the_moment_it_took_effect_loses_its_span(
     assess(person, segment=1, effective_at=moment)  # the same moment: it replaces the other
     assert spans_kept_true(database, client_id) == 2
     assert segment_now(database, client_id)[1] == 1  # type: ignore[index]
+
+
+def test_a_first_decision_is_in_force_with_its_span_from_the_same_write(
+    client: TestClient, auth: Auth, database: TestDatabase
+) -> None:
+    """A client created by a submission gets its projections in the submission's own
+    statement on PostgreSQL: every column as the timeline gives them, with or without a
+    consent recorded with it, and what the response says of the consent."""
+    for person, consent in ((31, None), (32, {"health_register": True})):
+        body: dict[str, Any] = {
+            "client": {"hetu": hetu("170480", individual=300 + person)},
+            "model": "helsinki-2023",
+            "answers": {"coping": "difficult", "risk_level": "few"},
+            "effective_at": iso(days_ago(3)),
+        }
+        if consent:
+            body["consent"] = consent
+        created = client.post("/v1/assessments", json=body, headers=auth())
+        assert created.status_code == 201, created.text
+        client_id = created.json()["client_id"]
+        now_kept_true(database, client_id)
+        assert spans_kept_true(database, client_id) == 1
+        assert segment_now(database, client_id) == (created.json()["assessment_id"], 2)
+        shown = created.json()["consent"]
+        assert shown["health_register"] is (True if consent else None), shown
+        segment = client.get(f"/v1/clients/{client_id}/segment", headers=auth()).json()
+        assert segment["consent"] == shown
