@@ -7,6 +7,9 @@ target, each warmed up for 2 s first, a different client per write:
 - `POST /v1/assessments` (idempotency, encryption, blind index, access-log row, per-client
   ordering, all in one transaction) against a tutorial FastAPI + SQLModel app inserting the
   same JSON as a row (bench/tutorial_app.py), and a bare endpoint parsing it;
+- the same writes again for the clients just written: a re-assessment of a known client,
+  whose projections are derived from its timeline after its lock (a first assessment's are
+  written by its claim statement);
 - `GET /v1/clients/{id}/segment` (access-log row included) over the clients just written;
 - p50/p99 at half the maximum rate, open loop (requests sent on a schedule; a late answer
   counts from when it was due), from a lean asyncio client on 32 keep-alive connections;
@@ -234,6 +237,11 @@ def run(label: str, url: str, port: int, seconds: int, connections: int, workers
                 BENCH_FIRST=first, BENCH_WARM_FIRST=warm_first, **auth,
             )  # fmt: skip
             results["service POST /v1/assessments" + suffix] = write
+            if count == 1:
+                results["service POST, clients known"] = wrk(
+                    "rewrite", base, "write.lua", seconds, connections,
+                    BENCH_FIRST=first, BENCH_WARM_FIRST=first, **auth,
+                )  # fmt: skip
             ids = _client_ids(url)
             read = wrk("read", base, "read.lua", seconds, connections, BENCH_IDS=str(ids), **auth)
             results["service GET …/segment" + suffix] = read
@@ -254,7 +262,9 @@ def run(label: str, url: str, port: int, seconds: int, connections: int, workers
     read_ratio = results["service GET …/segment"].rate / peer_rate
     health_ratio = results["bare /healthz"].rate / results["service /healthz"].rate
     p99 = max(r.p99 for n, r in results.items() if n.endswith("half the maximum rate"))
+    known_ratio = results["service POST, clients known"].rate / peer_rate
     print(f"  writes / tutorial inserts     {write_ratio:5.2f}×  (goal ≥ {GOALS['write']}×)")
+    print(f"  known clients' writes / tut.  {known_ratio:5.2f}×")
     print(f"  segment reads / tutorial      {read_ratio:5.2f}×  (goal ≥ {GOALS['read']}×)")
     print(f"  bare /healthz / ours          {health_ratio:5.2f}×  (goal ≤ {GOALS['healthz']}×)")
     print(f"  worst p99 at half load        {p99:5.1f} ms (goal < {GOALS['p99_ms']:.0f} ms)")
