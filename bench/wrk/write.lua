@@ -6,6 +6,9 @@ local path = os.getenv("BENCH_PATH") or "/v1/assessments"
 local first = tonumber(os.getenv("BENCH_FIRST") or "0")
 local threads, counter = {}, 0
 local step = tonumber(os.getenv("BENCH_THREADS") or "2")
+-- With BENCH_SPAN, the numbers go round within first .. first + span - 1 (people written
+-- before: every request a known client).
+local span = tonumber(os.getenv("BENCH_SPAN") or "0")
 
 function setup(thread)
   thread:set("id", #threads)
@@ -27,6 +30,9 @@ end
 
 function request()
   local n = counter
+  if span > 0 then
+    n = first + (counter - first) % span
+  end
   counter = counter + step
   local body = '{"client": {"hetu": "' .. hetu(n) .. '"}, "model": "helsinki-2023", ' ..
     '"answers": {"coping": "difficult", "risk_level": "many"}}'
