@@ -46,6 +46,10 @@ def operations(client_ids: list[str], assessment_ids: list[str]) -> list[tuple[s
         assessment_ids.append(response.json()["assessment_id"])
         return response
 
+    def submit_first(http: httpx.Client, i: int) -> httpx.Response:
+        person = {"hetu": hetu(500_000 + i)}  # no one the other rows write
+        return http.post("/v1/assessments", json={"client": person, "answers": answers})
+
     def submit_again(http: httpx.Client, i: int) -> httpx.Response:
         return http.post("/v1/assessments", json={"client": {"hetu": hetu(i)}, "answers": answers})
 
@@ -61,6 +65,7 @@ def operations(client_ids: list[str], assessment_ids: list[str]) -> list[tuple[s
 
     return [
         ("POST /v1/classify", lambda http, i: http.post("/v1/classify", json={"answers": answers})),
+        ("POST /v1/assessments (new client)", submit_first),
         ("POST /v1/assessments (new client, consent)", submit_new),
         ("POST /v1/assessments (known client)", submit_again),
         ("POST /v1/assessments (Idempotency-Key)", submit_idempotent),
