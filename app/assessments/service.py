@@ -200,17 +200,18 @@ def _claimed_and_recorded() -> Any:
         return [sa.bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names]
 
     created = claimed.c.id == sa.bindparam("id", type_=sa.Uuid)
+    # The projections' columns, from the assessment's own parameters.
+    recorded_as = dict(zip(_RECORDED, given("assessment_", assessment, _RECORDED), strict=True))
     decision = {
-        "tenant": sa.bindparam("assessment_tenant", type_=assessment.c.tenant.type),
-        "assessment_id": sa.bindparam("assessment_id", type_=assessment.c.id.type),
-        "model_id": sa.bindparam("assessment_model_id", type_=assessment.c.model_id.type),
-        "model_version": sa.bindparam(
-            "assessment_model_version", type_=assessment.c.model_version.type
-        ),
-        "decided_code": sa.bindparam(
-            "assessment_decided_code", type_=assessment.c.decided_code.type
-        ),
-        "valid_from": sa.bindparam("assessment_effective_at", type_=assessment.c.effective_at.type),
+        projected: recorded_as[name]
+        for projected, name in (
+            ("tenant", "tenant"),
+            ("assessment_id", "id"),
+            ("model_id", "model_id"),
+            ("model_version", "model_version"),
+            ("decided_code", "decided_code"),
+            ("valid_from", "effective_at"),
+        )
     }
     in_force = (
         sa.insert(segment_now)
