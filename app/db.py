@@ -386,6 +386,16 @@ class Unit:
         self.touched = True  # it reached the database (the request's owner reports it back)
         return rows
 
+    async def write_alone(
+        self, statement: sa.Select[Any], parameters: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """PostgreSQL: a prebuilt statement that writes and is the unit's whole work, as a
+        transaction of its own (autocommitted) on a direct connection (`Database.write_alone`)."""
+        if self.dialect != "postgresql" or self.touched or self._deferred:
+            raise RuntimeError("write_alone on SQLite or on a unit that has other work")
+        self.touched = True
+        return await self.database.write_alone(statement, parameters)
+
     def defer(self, table: sa.Table, row: dict[str, Any]) -> None:
         """Write `row` when the unit commits (for a read: right after, in its own write)."""
         self._deferred.append((table, row))
@@ -716,6 +726,21 @@ class Database:
                 return await direct.fetch(connection, parameters)
             finally:
                 await pool.release(connection)
+
+    async def write_alone(
+        self, statement: sa.Executable, parameters: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """PostgreSQL: a prebuilt statement that writes, autocommitted on a direct connection
+        (one round trip: no BEGIN, no COMMIT). Unlike `fetch_alone` it is never sent twice: a
+        connection that broke under it may have committed it first (503; a connection the
+        server closed before is replaced by the pool on acquiring)."""
+        direct = self.compiled(statement)
+        pool, connection = await self._acquire_direct()
+        try:
+            with _connection_failures_as_connection_error():
+                return await direct.fetch(connection, parameters)
+        finally:
+            await pool.release(connection)
 
     async def begin_direct(self) -> Any:
         """PostgreSQL: a write transaction begun on a direct connection (`Unit.prefer_direct`);

@@ -161,6 +161,12 @@ class TestDatabase(Database):
             raw = (await self.connection.get_raw_connection()).driver_connection
             return await self.compiled(statement).fetch(raw, parameters)
 
+    async def write_alone(
+        self, statement: sa.Executable, parameters: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """As `fetch_alone`: the compiled statement in a savepoint of the test's transaction."""
+        return await self.fetch_alone(statement, parameters)
+
     async def begin_direct(self) -> Any:
         """A savepoint of the test's transaction, and its asyncpg connection: a unit that
         prefers a direct connection runs its statements on the driver as in production."""

@@ -7,18 +7,22 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from app.assessments import queries
+from app.assessments.models import assessment, segment_now, segment_span
 from app.auth import mint_token
 from app.db import create_sync_engine
 from tests.conftest import DATA_KEY, INDEX_KEY, JWT_SECRET, ROOT, fresh_postgres_database, migrate
 from tests.helpers import helsinki_assessment, hetu
 from tests.processes import free_port, wait_until_ready
 
+SPAN = ("assessment_id", "client_id", "decided_code", "valid_from", "valid_to")
 PROCESSES = 2
 REQUESTS = 24
 
@@ -90,7 +94,9 @@ def test_simultaneous_assessments_through_two_processes_form_one_chain(
 
     def submit(index: int) -> int:
         coping, risk = answers[index % len(answers)]
-        body = helsinki_assessment(coping, risk, client=person, effective_at="2026-01-01T00:00:00Z")
+        # Moments out of order and repeated: back-dated decisions cut others' spans short.
+        moment = f"2026-01-{1 + (index * 7) % 10:02d}T00:00:00Z"
+        body = helsinki_assessment(coping, risk, client=person, effective_at=moment)
         response = httpx.post(
             f"{services[index % PROCESSES]}/v1/assessments", json=body, headers=headers, timeout=60
         )
@@ -117,12 +123,23 @@ def test_simultaneous_assessments_through_two_processes_form_one_chain(
                 .scalars()
                 .all()
             )
+            # The projections each writer derived after its lock are the whole timeline's.
+            spans = queries.spans(assessment.c.tenant == "helsinki").subquery()
+            kept_spans, derived_spans = (
+                set(connection.execute(sa.select(*(table.c[name] for name in SPAN))).all())
+                for table in (segment_span, spans)
+            )
+            latest = queries.in_force(datetime.now(UTC), assessment.c.tenant == "helsinki")
+            in_force = connection.execute(sa.select(latest.subquery().c.id)).scalars().all()
+            kept_now = connection.execute(sa.select(segment_now.c.assessment_id)).scalars().all()
     finally:
         engine.dispose()
     # One client, and every assessment got its own place in the client's sequence: no two
     # writers interleaved, whichever process served them.
     assert clients == 1
     assert sequences == list(range(1, REQUESTS + 1))
+    assert kept_spans == derived_spans and len(kept_spans) == 10  # one per distinct moment
+    assert kept_now == in_force and len(kept_now) == 1
 
 
 def test_simultaneous_retries_with_one_key_replay_the_first_through_two_processes(

@@ -32,8 +32,9 @@ from app.auth import Principal
 from app.catalog.service import decide
 from app.clients import service as clients
 from app.clients.identity import IdentityProtector
+from app.clients.models import client
 from app.consents import service as consents
-from app.consents.models import ConsentEvent
+from app.consents.models import ConsentEvent, consent_event
 from app.consents.schemas import ConsentState
 from app.db import PG_TRANSACTION_ID, Unit, insert_stamped, utc_now
 from app.errors import AccessAttempt, Conflict, Forbidden, NotFound
@@ -129,6 +130,10 @@ async def submit(
     claim = None
     if unit.dialect == "postgresql":
         claim = clients.claim_parameters(protector, principal, identity)
+    if claim is not None and body.consent is None and not unit.touched:
+        record = await _submit_in_one_call(unit, principal, claim, values)
+        if record is not None:
+            return record
     taken = None
     if claim is not None:
         unit.prefer_direct()  # every statement below is built once, but a fallback claim's
@@ -297,6 +302,83 @@ async def _claim_and_record(
     assert row["written"] == 2, "the assessment or its access-log row was not written"
     assert row["projected"] == (2 if row["created"] else 0), "a new client's projections"
     return _Taken(row["id"], int(row["last_sequence"]), bool(row["created"]))
+
+
+# The parameters of migrations/versions/…_submission_in_one_call.py's `segmentti_submit`, in
+# its order: the tenant, then the client's (`clients.claim_parameters`), the assessment's and
+# the access-log row's columns.
+_CALL_CLIENT = (
+    "id", "identity_index", "identity_kind", "hetu_encrypted", "external_system",
+    "external_value", "created_at", "created_by", "birth_date", "data_check", "index_check",
+)  # fmt: skip
+_CALL_ASSESSMENT = (
+    "id", "model_id", "model_version", "answers", "details", "suggested_code", "decided_code",
+    "override_reason", "explanation", "warnings", "attention", "effective_at", "recorded_at",
+    "recorded_by", "discussed_with_client",
+)  # fmt: skip
+_CALL_LOG = ("id", "at", "actor", "operation", "purpose", "outcome")
+_EVENT_COLUMNS = tuple(
+    c.name for c in consent_event.columns if c.name not in ("tenant", "client_id")
+)
+
+
+@functools.cache
+def _submitted() -> sa.Select[Any]:
+    """PostgreSQL: `segmentti_submit` — a submission without consent as one autocommitted
+    call (issue 10): the client claimed, the assessment, its access-log row and projections
+    written, the client's consent events returned (a row each; one row of NULLs for none).
+    No row: the keys are not current and nothing was written."""
+
+    def given(prefix: str, table: sa.Table | None, names: tuple[str, ...]) -> list[Any]:
+        return [
+            sa.bindparam(
+                f"{prefix}{name}",
+                type_=table.c[name].type if table is not None and name in table.c else sa.String,
+            )
+            for name in names
+        ]
+
+    call = sa.func.segmentti_submit(
+        sa.bindparam("tenant", type_=sa.String),
+        *given("client_", client, _CALL_CLIENT),
+        *given("assessment_", assessment, _CALL_ASSESSMENT),
+        *given("log_", access_log, _CALL_LOG),
+    ).table_valued(
+        sa.column("client_id", sa.Uuid),
+        sa.column("last_sequence", sa.Integer),
+        sa.column("created", sa.Boolean),
+        *(sa.column(f"event_{name}", consent_event.c[name].type) for name in _EVENT_COLUMNS),
+    )
+    return sa.select(call)
+
+
+async def _submit_in_one_call(
+    unit: Unit, principal: Principal, claim: dict[str, Any], values: dict[str, Any]
+) -> AssessmentRecord | None:
+    """The submission as `_submitted`, or None if it wrote nothing (the caller claims as
+    ever). Its own transaction: only for a unit with no other work."""
+    log = audit.entry(principal, client_id=None)
+    parameters = {
+        "tenant": principal.org,
+        **{f"client_{name}": claim[name] for name in _CALL_CLIENT},
+        **{f"assessment_{name}": values[name] for name in _CALL_ASSESSMENT},
+        **{f"log_{name}": log[name] for name in _CALL_LOG},
+    }
+    rows = await unit.write_alone(_submitted(), parameters)
+    if not rows:
+        return None
+    first = rows[0]
+    row = Assessment(client_id=first["client_id"], sequence=int(first["last_sequence"]), **values)
+    events = [
+        ConsentEvent(
+            tenant=row.tenant,
+            client_id=row.client_id,
+            **{name: event[f"event_{name}"] for name in _EVENT_COLUMNS},
+        )
+        for event in rows
+        if event["event_id"] is not None
+    ]
+    return AssessmentRecord(row, None, consents.state_at(events, row.effective_at))
 
 
 async def _load(unit: Unit, principal: Principal, assessment_id: uuid.UUID) -> Assessment:
