@@ -6,8 +6,9 @@ read and checked: the decisions not imported before (each client's sequence numb
 out at once, which locks the client's row like any other writer), the clients they bring
 that are new, their consent events. When the whole file is in, one access-log line per
 client. A decision already imported — same client, time, model, segment and recorder — is
-left as it is, so importing the same lines again changes nothing; a line repeated in a later
-chunk finds the earlier one, as the transaction sees its own writes.
+left as it is, so importing the same lines again changes nothing; a line repeated in the same
+chunk is left out as it is read (service.py), and in a later chunk finds the earlier one, as
+the transaction sees its own writes.
 """
 
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.assessments import current
-from app.assessments.models import assessment, retraction
+from app.assessments.models import assessment, retraction, segment_now, segment_span
 from app.audit.models import access_log
 from app.auth import Principal
 from app.clients.identity import IdentityProtector
@@ -148,14 +149,6 @@ async def _resolve(unit: Unit, principal: Principal, previous_index: bool) -> No
         .select_from(joined)
         .subquery("resolved")
     )
-    natural = (
-        resolved.c.client_id,
-        resolved.c.effective_at,
-        resolved.c.model_id,
-        resolved.c.model_version,
-        resolved.c.decided_code,
-        resolved.c.recorded_by,
-    )
     imported_before = sa.exists().where(
         assessment.c.source == "import",
         assessment.c.client_id == resolved.c.client_id,
@@ -165,7 +158,6 @@ async def _resolve(unit: Unit, principal: Principal, previous_index: bool) -> No
         assessment.c.decided_code == resolved.c.decided_code,
         assessment.c.recorded_by == resolved.c.recorded_by,
     )
-    first_of_each = sa.select(sa.func.min(resolved.c.line)).group_by(*natural)
     rank = sa.func.row_number().over(
         partition_by=resolved.c.client_id, order_by=(resolved.c.effective_at, resolved.c.line)
     )
@@ -173,10 +165,10 @@ async def _resolve(unit: Unit, principal: Principal, previous_index: bool) -> No
     await unit.execute(
         sa.insert(new).from_select(
             [*columns, "rank"],
+            # Only a known client can have decisions imported before. (A line saying again
+            # what one of the same chunk said was left out as it was read: service.py.)
             sa.select(*(resolved.c[name] for name in columns), rank).where(
-                resolved.c.line.in_(first_of_each),
-                # Only a known client can have decisions imported before.
-                sa.or_(resolved.c.is_new, ~imported_before),
+                sa.or_(resolved.c.is_new, ~imported_before)
             ),
         )
     )
@@ -297,6 +289,61 @@ async def _lock_known(unit: Unit, principal: Principal, previous_index: bool) ->
     )
 
 
+async def _project_new_clients(unit: Unit, tenant: str) -> None:
+    """The projections of the chunk's new clients, from the chunk's own lines: every decision
+    of such a client is one of them (it was created by this chunk), active, numbered in
+    effective-time order (`rank`, as its sequence) — the timeline `current.refresh` would read
+    back from `assessment` one client at a time, a third of a chunk's database time. The
+    latest is in force; each is in force until the next took effect (no two take effect at
+    the same moment: `_refuse_clashes`). tests/imports hold these to the timeline."""
+    created = (
+        sa.select(
+            new.c.assessment_id,
+            new.c.client_id,
+            new.c.model_id,
+            new.c.model_version,
+            new.c.decided_code,
+            new.c.effective_at,
+            sa.func.lead(new.c.effective_at, type_=UTCDateTime)
+            .over(partition_by=new.c.client_id, order_by=new.c.rank)
+            .label("valid_to"),
+            (new.c.rank == counts.c.n).label("latest"),
+        )
+        .join(counts, counts.c.client_id == new.c.client_id)
+        .where(new.c.is_new.is_(True))
+        .subquery("created")
+    )
+    decision = (
+        created.c.client_id,
+        sa.literal(tenant),
+        created.c.assessment_id,
+        created.c.model_id,
+        created.c.model_version,
+        created.c.decided_code,
+        created.c.effective_at,
+    )
+    await unit.execute(
+        sa.insert(segment_now).from_select(
+            [
+                "client_id", "tenant", "assessment_id", "model_id", "model_version",
+                "decided_code", "valid_from",
+            ],
+            sa.select(*decision).where(created.c.latest),
+        )
+    )  # fmt: skip
+    await unit.execute(
+        sa.insert(segment_span).from_select(
+            [
+                "client_id", "tenant", "assessment_id", "model_id", "model_version",
+                "decided_code", "valid_from", "valid_to",
+            ],
+            sa.select(*decision, created.c.valid_to).where(
+                sa.or_(created.c.valid_to.is_(None), created.c.valid_to > created.c.effective_at)
+            ),
+        )
+    )  # fmt: skip
+
+
 async def apply_chunk(
     unit: Unit, *, principal: Principal, protector: IdentityProtector, now: datetime
 ) -> int:
@@ -368,12 +415,9 @@ async def apply_chunk(
         "recorded_by", "source", "assessment_id", "change_tx",
     ]  # fmt: skip
     await unit.execute(sa.insert(consent_event).from_select(names, consents))
-    await current.refresh(
-        unit,
-        principal.org,
-        sa.select(counts.c.client_id),
-        replacing=sa.select(counts.c.client_id).where(counts.c.is_new.is_(False)),
-    )
+    known = sa.select(counts.c.client_id).where(counts.c.is_new.is_(False))
+    await current.refresh(unit, principal.org, known)
+    await _project_new_clients(unit, principal.org)
     first_per_client = sa.select(sa.func.min(new.c.line)).group_by(new.c.client_id)
     not_yet = ~sa.exists().where(touched.c.client_id == new.c.client_id)
     await unit.execute(

@@ -7,12 +7,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.assessments import queries
 from app.assessments.models import assessment, segment_span
 from app.assessments.models import segment_now as segment_now_table
+from app.imports import service as import_service
 from tests.care.conftest import Assess, days_ago, iso
 from tests.conftest import Auth, TestDatabase
 from tests.helpers import hetu
@@ -200,3 +202,45 @@ def test_a_first_decision_is_in_force_with_its_span_from_the_same_write(
         assert shown["health_register"] is (True if consent else None), shown
         segment = client.get(f"/v1/clients/{client_id}/segment", headers=auth()).json()
         assert segment["consent"] == shown
+
+
+@pytest.mark.parametrize("chunk", [50_000, 3], ids=["one chunk", "chunks of three"])
+def test_an_import_projects_each_new_clients_whole_timeline(
+    client: TestClient,
+    auth: Auth,
+    database: TestDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+) -> None:
+    """A client an import creates gets its projections from the chunk's own lines (not read
+    back from the timeline): lines out of effective-time order, a line twice, two people
+    interleaved — and, in chunks of three, the same client new in one chunk and known in the
+    next."""
+    monkeypatch.setattr(import_service, "CHUNK", chunk)
+    monkeypatch.setattr(import_service, "BATCH", 2)
+    people = [hetu("030303", individual=700 + n) for n in range(2)]
+    ages = [30, 90, 10, 60]
+    lines = [
+        {
+            "client": {"hetu": person},
+            "model": "helsinki-2023",
+            "segment_code": 1 + (n + i) % 4,
+            "effective_at": iso(days_ago(ago)),
+            "recorded_by": "register",
+        }
+        for i, ago in enumerate(ages)
+        for n, person in enumerate(people)
+    ]
+    lines.insert(3, lines[0])  # the same decision again: imported once
+    imported = client.post(
+        "/v1/imports/segments",
+        content="".join(json.dumps(line) + "\n" for line in lines),
+        headers={**auth(), "Content-Type": "application/x-ndjson"},
+    )
+    assert imported.json() == {"imported": 8, "lines": 9}, imported.text
+    for n, person in enumerate(people):
+        found = client.post("/v1/clients/lookup", json={"hetu": person}, headers=auth())
+        client_id = found.json()["client_id"]
+        now_kept_true(database, client_id)
+        assert spans_kept_true(database, client_id) == 4
+        assert segment_now(database, client_id)[1] == 1 + (n + 2) % 4  # type: ignore[index]
