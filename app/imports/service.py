@@ -24,7 +24,10 @@ from app.keyring import service as keyring
 
 BATCH = 5000
 CHUNK = 50_000
-YIELD_EVERY = 500
+# The reader lets the writer through every this many lines: each of a chunk's statements
+# resumes only when the reader yields, and every 500 lines (about 15 ms of checking) kept the
+# database idle for a sixth of the import (15,700 → 18,300 rows/s at 200k).
+YIELD_EVERY = 50
 MAX_PROBLEMS = 100
 MAX_LINE_BYTES = 64 * 1024
 
