@@ -10,8 +10,6 @@ thousand clients it has seen: a client's tenth decision costs no second validati
 encryption or index. The memory is the import's own and bounded.
 """
 
-import hashlib
-import hmac
 import os
 import re
 import typing
@@ -107,8 +105,6 @@ class Protected:
     external_system: str | None
     external_value: str | None
     birth_date: date | None
-    new_client_id: uuid.UUID
-    log_id: uuid.UUID
 
 
 def _member_names(model: type[BaseModel]) -> set[str]:
@@ -150,24 +146,22 @@ class LineChecker:
     def __init__(self, tenant: Tenant, protector: IdentityProtector, now: datetime) -> None:
         self.tenant, self.protector, self.now = tenant, protector, now
         self._clients: OrderedDict[Identity, Protected] = OrderedDict()
-        # A client's new id (should it be new) and its access-log line's id are derived from
-        # its index under this import's own secret: the same whichever line brings it, and
-        # whether or not it is still remembered here.
-        self._secret = os.urandom(32)
+        # A client's new id (should it be new) and its access-log line's id, by its index:
+        # drawn from the import's increasing ids the first time it appears in a chunk, and
+        # the same for all its lines there (`next_chunk` starts afresh; a later chunk finds
+        # a client the earlier one created by its index). Increasing, not random: every
+        # index led by a client id then grows at one end instead of everywhere, which kept
+        # a million-line import's writes in the database's cache.
+        self._chunk: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
         self._hetus: dict[str, tuple[str, str | None]] = {}
         self._texts: dict[str, str | None] = {}
         self._versions: dict[tuple[str | None, str | None, date], ModelVersion] = {}
         self._codes: dict[tuple[str, str, int], int | None] = {}
         self._ids = _Ids()
 
-    def _derived(self, purpose: bytes, index: str) -> uuid.UUID:
-        message = purpose + index.encode()
-        while True:
-            digest = hmac.new(self._secret, message, hashlib.sha256).digest()
-            value = uuid.UUID(bytes=digest[:16], version=4)
-            if readable(value):  # as `_Ids.next`; the same index always derives the same id
-                return value
-            message = digest
+    def next_chunk(self) -> None:
+        """The lines checked from now on go to the next chunk."""
+        self._chunk.clear()
 
     def _client(self, identity: Identity) -> Protected:
         known = self._clients.get(identity)
@@ -186,8 +180,6 @@ class LineChecker:
             external_system=identity.external_system,
             external_value=identity.external_value,
             birth_date=identity.birth_date,
-            new_client_id=self._derived(b"client\x1f", write_index),
-            log_id=self._derived(b"log\x1f", write_index),
         )
         self._clients[identity] = protected
         if len(self._clients) > CLIENTS_REMEMBERED:
@@ -265,11 +257,14 @@ class LineChecker:
             return problems
         assert code is not None
         client = self._client(line.client.identity())
+        ids = self._chunk.get(client.index_a)
+        if ids is None:
+            ids = self._chunk[client.index_a] = (self._ids.next(), self._ids.next())
         return Staged(
             line=number,
             assessment_id=self._ids.next(),
-            new_client_id=client.new_client_id,
-            log_id=client.log_id,
+            new_client_id=ids[0],
+            log_id=ids[1],
             identity_kind=client.identity_kind,
             index_a=client.index_a,
             index_b=client.index_b,

@@ -180,6 +180,7 @@ async def run(
             if in_chunk >= CHUNK:
                 await writer.put(_APPLY)
                 said.clear()
+                checker.next_chunk()
                 in_chunk = 0
         if problems:
             more = (

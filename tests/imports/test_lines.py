@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.clients.identity import IdentityProtector
+from app.imports import lines as lines_module
 from app.imports.lines import LineChecker, Staged
 from app.segmentation.registry import load_registry
 from app.tenants import Tenant, load_tenants
@@ -17,6 +18,7 @@ from tests.conftest import DATA_KEY, INDEX_KEY, make_settings
 from tests.helpers import hetu
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+OTHER_HETU = hetu("150365", "-", 518)
 GOOD = {
     "client": {"hetu": hetu("010170", "-", 432)},
     "model": "helsinki-2023",
@@ -117,3 +119,24 @@ def test_one_client_brings_the_same_new_id_on_every_line(checker: LineChecker) -
 
     assert isinstance(first, Staged) and isinstance(later, Staged)
     assert first.new_client_id == later.new_client_id
+
+
+def test_a_client_the_checker_forgot_brings_the_same_ids_within_its_chunk(
+    checker: LineChecker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staging makes one client of the lines bringing one new id: a client pushed out
+    of the checker's memory by others must not come back with another in the same chunk."""
+    monkeypatch.setattr(lines_module, "CLIENTS_REMEMBERED", 1)
+    other = {**GOOD, "client": {"hetu": OTHER_HETU}}
+    first = checker.check(1, json.dumps(GOOD).encode())
+    checker.check(2, json.dumps(other).encode())  # forgets the first client
+    again = checker.check(3, json.dumps({**GOOD, "segment_code": 2}).encode())
+    checker.next_chunk()
+    next_chunk = checker.check(4, json.dumps({**GOOD, "segment_code": 1}).encode())
+
+    assert isinstance(first, Staged) and isinstance(again, Staged)
+    assert (again.new_client_id, again.log_id) == (first.new_client_id, first.log_id)
+    assert isinstance(next_chunk, Staged)
+    # A later chunk finds the client by its index if an earlier one created it: its ids
+    # there are new, and increasing like every id the import draws.
+    assert next_chunk.new_client_id.int > again.assessment_id.int > first.new_client_id.int
