@@ -86,13 +86,19 @@ counts = _table(
     sa.Column("is_new", sa.Boolean),
     sa.Column("n", sa.Integer),
 )
+# The chunk's known clients, by the index their lines brought (`_find_known`).
+known = _table(
+    "import_known",
+    sa.Column("index", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.Uuid),
+)
 # Every client the import wrote for, across chunks: one access-log line each at the end.
 touched = _table(
     "import_client",
     sa.Column("client_id", sa.Uuid, primary_key=True),
     sa.Column("log_id", sa.Uuid),
 )
-PER_CHUNK = (line, new, counts)
+PER_CHUNK = (line, new, counts, known)
 _ANALYZED = ("line", "index_a", "new_client_id")
 assert tuple(c.name for c in line.columns) == COLUMNS
 
@@ -140,23 +146,21 @@ async def _analyze_staged(unit: Unit) -> None:
         await unit.execute(sa.text(f"ANALYZE {line.name} ({', '.join(_ANALYZED)})"))
 
 
-async def _resolve(unit: Unit, principal: Principal, previous_index: bool) -> None:
+async def _resolve(unit: Unit, previous_index: bool) -> None:
     """Fill `import_new` with the chunk's lines not imported before, each with its client: a
     known one, or the id its lines bring for a new one. `previous_index`: some lines carry
     an index under a previous key too (a key rotation is under way)."""
-    by_a, by_b = client.alias("by_a"), client.alias("by_b")
-    found = sa.and_(by_a.c.tenant == principal.org, by_a.c.identity_index == line.c.index_a)
-    joined = line.outerjoin(by_a, found)
-    known: list[sa.ColumnElement[Any]] = [by_a.c.id]
+    by_a, by_b = known.alias("by_a"), known.alias("by_b")
+    joined = line.outerjoin(by_a, by_a.c.index == line.c.index_a)
+    ids: list[sa.ColumnElement[Any]] = [by_a.c.client_id]
     if previous_index:
-        found = sa.and_(by_b.c.tenant == principal.org, by_b.c.identity_index == line.c.index_b)
-        joined = joined.outerjoin(by_b, found)
-        known.append(by_b.c.id)
+        joined = joined.outerjoin(by_b, by_b.c.index == line.c.index_b)
+        ids.append(by_b.c.client_id)
     resolved = (
         sa.select(
             line,
-            sa.func.coalesce(*known, line.c.new_client_id).label("client_id"),
-            sa.and_(*(id_.is_(None) for id_ in known)).label("is_new"),
+            sa.func.coalesce(*ids, line.c.new_client_id).label("client_id"),
+            sa.and_(*(id_.is_(None) for id_ in ids)).label("is_new"),
         )
         .select_from(joined)
         .subquery("resolved")
@@ -280,25 +284,40 @@ async def _refuse_clashes(unit: Unit, tenant: str) -> None:
         )
 
 
-async def _lock_known(unit: Unit, principal: Principal, previous_index: bool) -> None:
-    """PostgreSQL: lock the chunk's known clients before anything is read of their
-    timelines, as every writer of a timeline does. A concurrent import or submission of one
-    of them has committed by the time the lock is had, and what follows sees what it wrote:
-    its lines as imported before (identical files sent twice at once import once), its
-    decisions as clashes. In the clients' order, so that two chunks wait rather than
-    deadlock; two imports that meet clients in opposite orders across chunks still can, and
-    the database fails one of them (409: send again)."""
-    if unit.dialect != "postgresql":
-        return  # one writer at a time
-    found = client.c.identity_index.in_(sa.select(line.c.index_a))
+async def _find_known(unit: Unit, principal: Principal, previous_index: bool) -> None:
+    """Fill `import_known` with the chunk's clients already registered — on PostgreSQL
+    locking them before anything is read of their timelines, as every writer of a timeline
+    does. A concurrent import or submission of one of them has committed by the time the
+    lock is had, and what follows sees what it wrote: its lines as imported before
+    (identical files sent twice at once import once), its decisions as clashes. In the
+    order of their indexes, so that two chunks wait rather than deadlock; two imports that
+    meet clients in opposite orders across chunks still can, and the database fails one of
+    them (409: send again).
+
+    Each index the chunk brings is looked up on its own (LATERAL): joined as a set, the
+    planner — its statistics of `client` from before the import — hashed every client of the
+    tenant once per chunk, a chunk's time growing with all imported before it."""
+    indexes: Any = sa.select(line.c.index_a.label("index"))
     if previous_index:
-        found = sa.or_(found, client.c.identity_index.in_(sa.select(line.c.index_b)))
-    await unit.execute(
-        sa.select(client.c.id)
-        .where(client.c.tenant == principal.org, found)
-        .order_by(client.c.id)
-        .with_for_update()
-    )
+        indexes = sa.union(indexes, sa.select(line.c.index_b).where(line.c.index_b.is_not(None)))
+    else:
+        indexes = indexes.distinct()
+    listed = indexes.subquery("listed")
+    if unit.dialect != "postgresql":  # one writer at a time: nothing to lock
+        found = sa.select(listed.c.index, client.c.id).join(
+            client,
+            sa.and_(client.c.tenant == principal.org, client.c.identity_index == listed.c.index),
+        )
+    else:
+        ordered = sa.select(listed.c.index).order_by(listed.c.index).subquery("ordered")
+        one = (
+            sa.select(client.c.id)
+            .where(client.c.tenant == principal.org, client.c.identity_index == ordered.c.index)
+            .with_for_update()
+            .lateral("one")
+        )
+        found = sa.select(ordered.c.index, one.c.id).select_from(ordered.join(one, sa.true()))
+    await unit.execute(sa.insert(known).from_select(["index", "client_id"], found))
 
 
 async def _project_new_clients(unit: Unit, tenant: str) -> None:
@@ -350,8 +369,8 @@ async def apply_chunk(
 ) -> int:
     """Write the staged chunk, then empty the staging tables; the decisions written."""
     await _analyze_staged(unit)
-    await _lock_known(unit, principal, protector.holds_previous_index_key)
-    await _resolve(unit, principal, protector.holds_previous_index_key)
+    await _find_known(unit, principal, protector.holds_previous_index_key)
+    await _resolve(unit, protector.holds_previous_index_key)
     await _refuse_clashes(unit, principal.org)
     await unit.execute(
         sa.insert(counts).from_select(
