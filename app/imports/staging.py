@@ -85,6 +85,8 @@ counts = _table(
     sa.Column("client_id", sa.Uuid, primary_key=True),
     sa.Column("is_new", sa.Boolean),
     sa.Column("n", sa.Integer),
+    # The client's last sequence number before this chunk's (a new client: 0).
+    sa.Column("base", sa.Integer),
 )
 # The chunk's known clients, by the index their lines brought (`_find_known`).
 known = _table(
@@ -364,6 +366,29 @@ async def _project_new_clients(unit: Unit, tenant: str) -> None:
     )
 
 
+async def _number_known(unit: Unit) -> None:
+    """Hand the chunk's known clients their next sequence numbers (their rows are locked),
+    and note in `import_count` where each one's numbers begin. By each client's key: a join
+    with `client` as a set was planned, on the statistics from before the import, as a
+    scan of every client once per chunk."""
+    of_known = sa.select(counts.c.client_id).where(counts.c.is_new.is_(False))
+    listed: Any = (
+        client.c.id == sa.func.any(sa.func.array(of_known.scalar_subquery()))
+        if unit.dialect == "postgresql"
+        else client.c.id.in_(of_known)
+    )
+    n = sa.select(counts.c.n).where(counts.c.client_id == client.c.id).scalar_subquery()
+    await unit.execute(
+        sa.update(client).values(last_sequence=client.c.last_sequence + n).where(listed)
+    )
+    last = sa.select(client.c.last_sequence).where(client.c.id == counts.c.client_id)
+    await unit.execute(
+        sa.update(counts)
+        .values(base=last.scalar_subquery() - counts.c.n)
+        .where(counts.c.is_new.is_(False))
+    )
+
+
 async def apply_chunk(
     unit: Unit, *, principal: Principal, protector: IdentityProtector, now: datetime
 ) -> int:
@@ -374,43 +399,35 @@ async def apply_chunk(
     await _refuse_clashes(unit, principal.org)
     await unit.execute(
         sa.insert(counts).from_select(
-            ["client_id", "is_new", "n"],
-            sa.select(new.c.client_id, new.c.is_new, sa.func.count()).group_by(
+            ["client_id", "is_new", "n", "base"],
+            sa.select(new.c.client_id, new.c.is_new, sa.func.count(), sa.literal(0)).group_by(
                 new.c.client_id, new.c.is_new
             ),
         )
     )
     await _new_clients(unit, principal, protector, now)
-    await unit.execute(
-        sa.update(client)
-        .values(last_sequence=client.c.last_sequence + counts.c.n)
-        .where(client.c.id == counts.c.client_id, counts.c.is_new.is_(False))
-    )
+    await _number_known(unit)
     stamp = await unit.change_stamp()
     stamped = sa.literal(stamp) if isinstance(stamp, int) else stamp
     empty = sa.literal({}, JSONDocument)
-    decisions = (
-        sa.select(
-            new.c.assessment_id,
-            sa.literal(principal.org),
-            new.c.client_id,
-            client.c.last_sequence - counts.c.n + new.c.rank,
-            new.c.model_id,
-            new.c.model_version,
-            empty,
-            empty,
-            new.c.decided_code,
-            empty,
-            empty,
-            new.c.effective_at,
-            sa.literal(now, UTCDateTime),
-            new.c.recorded_by,
-            sa.literal("import"),
-            stamped,
-        )
-        .join(counts, counts.c.client_id == new.c.client_id)
-        .join(client, client.c.id == new.c.client_id)
-    )
+    decisions = sa.select(
+        new.c.assessment_id,
+        sa.literal(principal.org),
+        new.c.client_id,
+        counts.c.base + new.c.rank,
+        new.c.model_id,
+        new.c.model_version,
+        empty,
+        empty,
+        new.c.decided_code,
+        empty,
+        empty,
+        new.c.effective_at,
+        sa.literal(now, UTCDateTime),
+        new.c.recorded_by,
+        sa.literal("import"),
+        stamped,
+    ).join(counts, counts.c.client_id == new.c.client_id)
     names = [
         "id", "tenant", "client_id", "sequence", "model_id", "model_version", "answers", "details",
         "decided_code", "explanation", "warnings", "effective_at", "recorded_at", "recorded_by",

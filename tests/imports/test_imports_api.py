@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from app.assessments.models import segment_span
+from app.assessments.models import assessment, segment_span
 from app.db import create_sync_engine
 from app.imports import service as import_service
 from app.main import create_app
@@ -364,12 +364,20 @@ def test_a_file_written_in_chunks_is_one_import(
                 .where(segment_span.c.client_id == uuid.UUID(client_id))
                 .order_by(segment_span.c.valid_from)
             ).all()
+            numbers = connection.execute(
+                sa.select(assessment.c.sequence, assessment.c.effective_at)
+                .where(assessment.c.client_id == uuid.UUID(client_id))
+                .order_by(assessment.c.sequence)
+            ).all()
     finally:
         engine.dispose()
     assert [f.isoformat()[:10] for f, _ in spans] == [day[:10] for day in days]
     assert [t for _, t in spans] == [*[f for f, _ in spans][1:], None]
     segment = client.get(f"/v1/clients/{client_id}/segment", headers=auth()).json()
     assert segment["code"] == 1 + (len(days) - 1) % 4  # the latest decision's
+    # Each chunk numbered the client's decisions on from the last: no gap, no repeat.
+    assert [n for n, _ in numbers] == list(range(1, len(days) + 1))
+    assert [e.isoformat()[:10] for _, e in numbers] == [day[:10] for day in days]
 
 
 @pytest.mark.usefixtures("small_chunks")
