@@ -573,6 +573,11 @@ def _connection_failures_as_connection_error() -> Iterator[None]:
         raise ConnectionError(f"the database connection failed ({type(exc).__name__})") from exc
 
 
+class OutcomeUnknown(ConnectionError):
+    """The connection broke under a statement that commits on its own (`write_alone`): the
+    server may have committed it before the break. Not "nothing was written" (503 says so)."""
+
+
 class DatabaseFileGone(ConnectionError):
     """The SQLite file this process opened was deleted or replaced."""
 
@@ -737,8 +742,11 @@ class Database:
         direct = self.compiled(statement)
         pool, connection = await self._acquire_direct()
         try:
-            with _connection_failures_as_connection_error():
-                return await direct.fetch(connection, parameters)
+            return await direct.fetch(connection, parameters)
+        except (*_CONNECTION_FAILURES, asyncpg.ConnectionDoesNotExistError) as exc:
+            # No answer came (an error the server sent would say it rolled the write back).
+            broke = type(exc).__name__
+            raise OutcomeUnknown(f"the connection broke under a write ({broke})") from exc
         finally:
             await pool.release(connection)
 

@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute
 
 from app.audit import service as audit
 from app.auth import Principal, ScopeDependency, authenticate
-from app.db import Unit
+from app.db import OutcomeUnknown, Unit
 from app.errors import (
     AccessAttempt,
     Conflict,
@@ -213,6 +213,14 @@ class _Request:
             return response
         except Exception as exc:
             failure = await self._after_failure(exc)
+            if isinstance(failure, OutcomeUnknown):
+                self.runtime.database_health.unavailable(failure)
+                raise ServiceUnavailable(
+                    "The connection to the database broke while this write was being "
+                    "committed: it may have been recorded. Look at the client's segment "
+                    "history before sending it again (an Idempotency-Key makes a retry safe).",
+                    retry_after=self.runtime.settings.retry_after_seconds,
+                ) from None
             if is_unavailable(failure):
                 self.runtime.database_health.unavailable(failure)
                 raise ServiceUnavailable(

@@ -14,13 +14,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from app.db import create_sync_engine
+from app.db import Direct, create_sync_engine
 from app.main import create_app
 from tests.conftest import ROOT, Auth, fresh_postgres_database, make_settings, migrate
 from tests.helpers import helsinki_assessment, hetu
@@ -245,3 +247,34 @@ def test_a_postgresql_still_starting_up_is_a_503_until_it_is_up(
         created = client.post("/v1/assessments", json=body, headers=auth())
         assert created.status_code == 201, created.text
         assert client.get("/readyz").status_code == 200
+
+
+def test_a_reply_lost_after_the_one_call_committed_is_a_503_that_says_it_may_be_recorded(
+    url: str, admin: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission's one call commits on its own: a connection that breaks under it may
+    have broken after the commit. The call is never sent again, and the 503 does not claim
+    that nothing was written."""
+    sent: list[str] = []
+    fetch = Direct.fetch
+
+    async def committed_then_broke(self: Direct, connection: Any, parameters: Any) -> Any:
+        rows = await fetch(self, connection, parameters)
+        if "segmentti_submit" in self.sql:
+            sent.append(self.sql)
+            raise asyncpg.exceptions.ConnectionDoesNotExistError(
+                "connection was closed in the middle of operation"
+            )
+        return rows
+
+    monkeypatch.setattr(Direct, "fetch", committed_then_broke)
+    body = helsinki_assessment(client={"hetu": hetu("010190", "-", 777)})
+    settings = make_settings(tmp_path, database_url=url, retry_after_seconds=7)
+    with TestClient(create_app(settings)) as service:
+        response = service.post("/v1/assessments", json=body, headers=HEADERS)
+
+    assert_unavailable(response)  # type: ignore[arg-type]
+    assert "may have been recorded" in response.json()["detail"]
+    assert len(sent) == 1
+    with admin.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM assessment")).scalar_one() == 1

@@ -40,9 +40,9 @@ def calls(monkeypatch: pytest.MonkeyPatch, database: TestDatabase) -> Iterator[l
 def scenario(
     client: TestClient, auth: Auth, person: int, now: datetime
 ) -> tuple[str, list[dict[str, Any]]]:
-    """A first decision, a later one, a back-dated one, one at the same moment as another,
-    with consent given and withdrawn between them: the client's id, and each response as the
-    two paths share it."""
+    """A first decision, a later one, the first retracted, a back-dated one, one at the same
+    moment as another, with consent given and withdrawn between them: the client's id, and
+    each response as the two paths share it."""
     who = {"hetu": hetu("240375", individual=600 + person)}
 
     def days_ago(days: int) -> str:
@@ -53,6 +53,7 @@ def scenario(
         ("assess", {"answers": ("difficult", "few"), "effective_at": days_ago(40)}),
         ("consent", {"health_register": True, "at": days_ago(35)}),
         ("assess", {"answers": ("easy", "many"), "effective_at": moment}),
+        ("retract", {"nth": 0}),  # the first: the next call's spans must leave it out
         ("assess", {"answers": ("difficult", "many"), "effective_at": days_ago(60)}),
         ("consent", {"health_register": False, "at": days_ago(10)}),
         ("assess", {"answers": ("easy", "few"), "effective_at": moment}),
@@ -60,7 +61,16 @@ def scenario(
     ]
     shown = []
     client_id = None
+    written: list[str] = []
     for kind, step in steps:
+        if kind == "retract":
+            retracted = client.post(
+                f"/v1/assessments/{written[step['nth']]}/retraction",
+                json={"reason": "entered for the wrong client"},
+                headers=auth(),
+            )
+            assert retracted.status_code == 201, retracted.text
+            continue
         if kind == "consent":
             body = {"register": "health", "given": step["health_register"], "at": step["at"]}
             recorded = client.post(f"/v1/clients/{client_id}/consents", json=body, headers=auth())
@@ -79,6 +89,7 @@ def scenario(
         )
         assert answered.status_code == 201, answered.text
         client_id = answered.json()["client_id"]
+        written.append(answered.json()["assessment_id"])
         shown.append({k: v for k, v in answered.json().items() if k not in OWN})
     assert client_id is not None
     return client_id, shown
@@ -146,7 +157,8 @@ def test_one_call_writes_and_answers_what_the_statements_do(
     assert by_call == by_statements
     assert written_by_call == written_by_statements
     assert [row[1] for row in written_by_call["assessment"]] == [1, 2, 3, 4, 5]
-    assert len(written_by_call["segment_span"]) == 4  # one replaced where it began
+    # The first retracted, the second replaced where it began: three spans.
+    assert len(written_by_call["segment_span"]) == 3
     # Withdrawn ten days ago: the latest decision is in force without consent, and says so.
     assert by_call[-1]["consent"]["health_register"] is False
 
@@ -156,7 +168,7 @@ def test_a_known_clients_projections_after_one_call_are_the_timelines(
 ) -> None:
     client_id, _ = scenario(client, auth, person=3, now=datetime.now(UTC))
     now_kept_true(database, client_id)
-    assert spans_kept_true(database, client_id) == 4
+    assert spans_kept_true(database, client_id) == 3
     assert calls == (["segmentti_submit"] * 5 if backend == "postgresql" else [])
 
 
