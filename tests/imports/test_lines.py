@@ -2,7 +2,9 @@
 otherwise: both ways must come to the same answer for any line, good or hostile."""
 
 import json
+import uuid
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.clients.identity import IdentityProtector
+from app.ids import readable
 from app.imports import lines as lines_module
 from app.imports.lines import LineChecker, Staged
 from app.segmentation.registry import load_registry
@@ -140,3 +143,16 @@ def test_a_client_the_checker_forgot_brings_the_same_ids_within_its_chunk(
     # A later chunk finds the client by its index if an earlier one created it: its ids
     # there are new, and increasing like every id the import draws.
     assert next_chunk.new_client_id.int > again.assessment_id.int > first.new_client_id.int
+
+
+def test_an_imports_ids_increase_and_cannot_be_guessed_from_one_another() -> None:
+    """Increasing (the indexes they lead grow at one end), yet one id tells nothing of the
+    next: not a count an outsider could step through."""
+    drawn = lines_module._Ids()
+    ids = [drawn.next() for _ in range(3000)]
+
+    assert [i.int for i in ids] == sorted(i.int for i in ids)
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 and readable(i) for i in ids)
+    steps = {later.int - earlier.int for earlier, later in pairwise(ids)}
+    assert len(steps) == len(ids) - 1  # no two steps alike
+    assert len({i.int & ((1 << 62) - 1) for i in ids}) == len(ids)
