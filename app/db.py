@@ -771,8 +771,13 @@ class Database:
         pool = self._direct_pool
         assert pool is not None
         try:
-            with _connection_failures_as_connection_error():
+            try:
                 status = await connection.execute("COMMIT" if commit else "ROLLBACK")
+            except (*_CONNECTION_FAILURES, asyncpg.ConnectionDoesNotExistError) as exc:
+                broke = type(exc).__name__
+                if commit:  # the server may have committed before the break
+                    raise OutcomeUnknown(f"the connection broke under COMMIT ({broke})") from exc
+                raise ConnectionError(f"the connection broke ({broke})") from exc
             if commit and status != "COMMIT":  # a failed transaction "commits" as ROLLBACK
                 raise RuntimeError(f"the transaction did not commit ({status})")
         except Exception:
