@@ -118,9 +118,18 @@ def test_the_service_never_issues_an_id_that_reads_as_a_code(
 
 def test_import_ids_skip_those_that_read_as_codes(monkeypatch: pytest.MonkeyPatch) -> None:
     ids = _Ids()
-    first = UUID(int=ids._base | 1)
-    monkeypatch.setattr("app.imports.lines.readable", lambda value: value != first)
-    assert ids.next() == UUID(int=ids._base | 2)
+    refused: list[UUID] = []
+
+    def all_but_the_first(value: UUID) -> bool:
+        if not refused:
+            refused.append(value)
+            return False
+        return True
+
+    monkeypatch.setattr("app.imports.lines.readable", all_but_the_first)
+    taken = ids.next()
+    assert taken.int > refused[0].int
+    assert [(i.int >> 80) & 0xFFFFFF for i in (refused[0], taken)] == [1, 2]  # the next count
 
 
 def _old_readable(value: UUID) -> bool:
