@@ -147,8 +147,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if database is None:
                 # What is loaded at start lives as long as the process: frozen out of the
                 # cyclic collector's sight, its collections no longer walk the models,
-                # schemas and SQL built once (a tenth to a sixth less CPU per submission,
-                # bench/submit_paths.py). Not for a test's app: its process outlives it.
+                # schemas and SQL built once — a tenth to a sixth less CPU per submission in
+                # runs taking turns with and without it (issue 10's note). Not for a test's
+                # app: its process outlives it.
                 gc.collect()
                 gc.freeze()
             yield
