@@ -107,8 +107,9 @@ class _Ids:
                 continue
             bits = self._prefix | (self._count << self._TAIL_BITS) | self._tail()
             value = uuid.UUID(int=bits & self._CLEAR | self._SET)
-            # Never an id that reads as an identity code (app/ids.py): the next count spells
-            # another (a code needs ten digits, more than the prefix holds).
+            # Never an id that reads as an identity code (app/ids.py): a later count spells
+            # another (a code needs ten digits, more than the prefix holds; one spelled across
+            # the prefix and the count's upper digits lasts at most 256 counts).
             if readable(value):
                 return value
 

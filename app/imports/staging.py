@@ -287,18 +287,20 @@ async def _refuse_clashes(unit: Unit, tenant: str) -> None:
 
 
 async def _find_known(unit: Unit, principal: Principal, previous_index: bool) -> None:
-    """Fill `import_known` with the chunk's clients already registered — on PostgreSQL
-    locking them before anything is read of their timelines, as every writer of a timeline
+    """Fill `import_known` with the chunk's clients already registered, then — on PostgreSQL
+    — lock them before anything is read of their timelines, as every writer of a timeline
     does. A concurrent import or submission of one of them has committed by the time the
     lock is had, and what follows sees what it wrote: its lines as imported before
-    (identical files sent twice at once import once), its decisions as clashes. In the
-    order of their indexes, so that two chunks wait rather than deadlock; two imports that
-    meet clients in opposite orders across chunks still can, and the database fails one of
-    them (409: send again).
+    (identical files sent twice at once import once), its decisions as clashes. Locked in
+    the order of their ids, as the key rotation and the birth-date jobs lock theirs, so that
+    they wait on each other rather than deadlock (two imports that meet clients in opposite
+    orders across chunks still can, and the database fails one of them: 409, send again).
+    Found first and locked by id after: a client the rotation re-indexes while the lock is
+    awaited is still the client its lines name.
 
-    Each index the chunk brings is looked up on its own (LATERAL): joined as a set, the
-    planner — its statistics of `client` from before the import — hashed every client of the
-    tenant once per chunk, a chunk's time growing with all imported before it."""
+    Each index the chunk brings, and each id, is looked up on its own (LATERAL): joined as a
+    set, the planner — its statistics of `client` from before the import — hashed every
+    client of the tenant once per chunk, a chunk's time growing with all imported before."""
     indexes: Any = sa.select(line.c.index_a.label("index"))
     if previous_index:
         indexes = sa.union(indexes, sa.select(line.c.index_b).where(line.c.index_b.is_not(None)))
@@ -310,16 +312,23 @@ async def _find_known(unit: Unit, principal: Principal, previous_index: bool) ->
             client,
             sa.and_(client.c.tenant == principal.org, client.c.identity_index == listed.c.index),
         )
-    else:
-        ordered = sa.select(listed.c.index).order_by(listed.c.index).subquery("ordered")
-        one = (
-            sa.select(client.c.id)
-            .where(client.c.tenant == principal.org, client.c.identity_index == ordered.c.index)
-            .with_for_update()
-            .lateral("one")
-        )
-        found = sa.select(ordered.c.index, one.c.id).select_from(ordered.join(one, sa.true()))
+        await unit.execute(sa.insert(known).from_select(["index", "client_id"], found))
+        return
+    one = (
+        sa.select(client.c.id)
+        .where(client.c.tenant == principal.org, client.c.identity_index == listed.c.index)
+        .lateral("one")
+    )
+    found = sa.select(listed.c.index, one.c.id).select_from(listed.join(one, sa.true()))
     await unit.execute(sa.insert(known).from_select(["index", "client_id"], found))
+    ids = sa.select(known.c.client_id).distinct().order_by(known.c.client_id).subquery("ids")
+    locked = (
+        sa.select(client.c.id)
+        .where(client.c.id == ids.c.client_id)
+        .with_for_update()
+        .lateral("locked")
+    )
+    await unit.execute(sa.select(locked.c.id).select_from(ids.join(locked, sa.true())))
 
 
 async def _project_new_clients(unit: Unit, tenant: str) -> None:
