@@ -455,10 +455,18 @@ class Unit:
         transaction, self._transaction = self._transaction, None
         if transaction is None or not transaction.is_active:
             return
-        if commit:
-            await transaction.commit()
-        else:
+        if not commit:
             await transaction.rollback()
+            return
+        try:
+            await transaction.commit()
+        except Exception as exc:
+            if self.read_only or self.dialect != "postgresql":
+                raise
+            if not commit_may_have_happened(exc):
+                raise
+            broke = type(exc).__name__
+            raise OutcomeUnknown(f"the connection broke under COMMIT ({broke})") from exc
 
 
 @functools.cache
@@ -571,6 +579,31 @@ def _connection_failures_as_connection_error() -> Iterator[None]:
         yield
     except _CONNECTION_FAILURES as exc:
         raise ConnectionError(f"the database connection failed ({type(exc).__name__})") from exc
+
+
+# SQLSTATE classes of an error that can come after the server committed: the connection's
+# end (08…) and an operator's or a crash's shutdown (57P…) — e.g. while the commit waited for
+# a synchronous standby.
+_BROKEN_STATES = ("08", "57P")
+
+
+def commit_may_have_happened(exc: BaseException) -> bool:
+    """Whether a failure of a commit (or of a statement that commits on its own) leaves its
+    outcome unknown: the connection broke, so no answer came or the answer came too late to
+    say the write was rolled back. An error the statement itself met is no such failure."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+        if isinstance(exc, sa.exc.DBAPIError):
+            return False
+        # SQLAlchemy's asyncpg adapter keeps asyncpg's own error as the cause.
+        exc = exc.__cause__ or exc
+    if isinstance(exc, (*_CONNECTION_FAILURES, asyncpg.ConnectionDoesNotExistError)):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "").startswith(_BROKEN_STATES)
+    return False
 
 
 class OutcomeUnknown(ConnectionError):
@@ -743,8 +776,9 @@ class Database:
         pool, connection = await self._acquire_direct()
         try:
             return await direct.fetch(connection, parameters)
-        except (*_CONNECTION_FAILURES, asyncpg.ConnectionDoesNotExistError) as exc:
-            # No answer came (an error the server sent would say it rolled the write back).
+        except Exception as exc:
+            if not commit_may_have_happened(exc):
+                raise  # the statement's own error: rolled back
             broke = type(exc).__name__
             raise OutcomeUnknown(f"the connection broke under a write ({broke})") from exc
         finally:
@@ -773,7 +807,9 @@ class Database:
         try:
             try:
                 status = await connection.execute("COMMIT" if commit else "ROLLBACK")
-            except (*_CONNECTION_FAILURES, asyncpg.ConnectionDoesNotExistError) as exc:
+            except Exception as exc:
+                if not commit_may_have_happened(exc):
+                    raise
                 broke = type(exc).__name__
                 if commit:  # the server may have committed before the break
                     raise OutcomeUnknown(f"the connection broke under COMMIT ({broke})") from exc

@@ -21,6 +21,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import AsyncTransaction
 
 from app.db import Direct, create_sync_engine
 from app.main import create_app
@@ -278,3 +279,53 @@ def test_a_reply_lost_after_the_one_call_committed_is_a_503_that_says_it_may_be_
     assert len(sent) == 1
     with admin.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM assessment")).scalar_one() == 1
+
+
+def test_a_commit_whose_answer_is_lost_is_a_503_that_says_it_may_be_recorded(
+    url: str, admin: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only the one call: a transaction's COMMIT that reached the server but whose answer
+    was lost — through SQLAlchemy (a consent recorded) or straight on asyncpg (an assessment
+    with its consent) — may have committed, and the 503 says so."""
+    settings = make_settings(tmp_path, database_url=url, retry_after_seconds=7)
+    person = {"hetu": hetu("010190", "-", 778)}
+    commit = AsyncTransaction.commit
+    execute = asyncpg.Connection.execute
+
+    async def committed_then_broke(self: AsyncTransaction) -> None:
+        await commit(self)
+        raise sa.exc.InterfaceError("COMMIT", {}, ConnectionError("connection closed"))
+
+    async def driver_committed_then_broke(self: asyncpg.Connection, query: str, *a: Any) -> Any:
+        status = await execute(self, query, *a)
+        if query == "COMMIT":
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+        return status
+
+    with TestClient(create_app(settings)) as service:
+        created = service.post(
+            "/v1/assessments", json=helsinki_assessment(client=person), headers=HEADERS
+        )
+        assert created.status_code == 201, created.text
+        client_id = created.json()["client_id"]
+        with monkeypatch.context() as patched:
+            patched.setattr(AsyncTransaction, "commit", committed_then_broke)
+            consent = service.post(
+                f"/v1/clients/{client_id}/consents",
+                json={"register": "health", "given": True},
+                headers=HEADERS,
+            )
+        with monkeypatch.context() as patched:
+            patched.setattr(asyncpg.Connection, "execute", driver_committed_then_broke)
+            with_consent = service.post(
+                "/v1/assessments",
+                json={**helsinki_assessment(client=person), "consent": {"health_register": False}},
+                headers=HEADERS,
+            )
+
+    for response in (consent, with_consent):
+        assert_unavailable(response)  # type: ignore[arg-type]
+        assert "may have been recorded" in response.json()["detail"], response.text
+    with admin.connect() as connection:  # and both were
+        assert connection.execute(sa.text("SELECT count(*) FROM consent_event")).scalar_one() == 2
+        assert connection.execute(sa.text("SELECT count(*) FROM assessment")).scalar_one() == 2
