@@ -216,9 +216,10 @@ class _Request:
             if isinstance(failure, OutcomeUnknown):
                 self.runtime.database_health.unavailable(failure)
                 raise ServiceUnavailable(
-                    "The connection to the database broke while this write was being "
-                    "committed: it may have been recorded. Look at the client's segment "
-                    "history before sending it again (an Idempotency-Key makes a retry safe).",
+                    "The connection to the database broke while this write was under way: "
+                    "it may have been recorded, now or when a wait it was in ends. Sending it "
+                    "again may record it twice; a write sent with an Idempotency-Key can be "
+                    "retried safely.",
                     retry_after=self.runtime.settings.retry_after_seconds,
                 ) from None
             if is_unavailable(failure):

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.assessments import service
+from app.clients.schemas import ClientIdentity
 from app.db import Database
 from tests.care.conftest import iso
 from tests.care.test_segment_now import now_kept_true, spans_kept_true
@@ -156,6 +157,19 @@ def test_one_call_writes_and_answers_what_the_statements_do(
     assert first != second
     assert by_call == by_statements
     assert written_by_call == written_by_statements
+    # The client row's protected identity, as the statements write it.
+    protector = client.app.state.runtime.protector  # type: ignore[attr-defined]
+    for client_id, person in ((first, 1), (second, 2)):
+        code = hetu("240375", individual=600 + person)
+        index, kind, encrypted, system, value = database.rows(
+            "SELECT identity_index, identity_kind, hetu_encrypted, external_system, "
+            "external_value FROM client WHERE id = :id",
+            id=uuid.UUID(client_id),
+        )[0]
+        identity = ClientIdentity.model_validate({"hetu": code}).identity()
+        assert index == protector.index("helsinki", identity)
+        assert (kind, system, value) == ("hetu", None, None)
+        assert protector.decrypt(encrypted) == code
     assert [row[1] for row in written_by_call["assessment"]] == [1, 2, 3, 4, 5]
     # The first retracted, the second replaced where it began: three spans.
     assert len(written_by_call["segment_span"]) == 3
