@@ -461,9 +461,7 @@ class Unit:
         try:
             await transaction.commit()
         except Exception as exc:
-            if self.read_only or self.dialect != "postgresql":
-                raise
-            if not commit_may_have_happened(exc):
+            if self.read_only or self.dialect != "postgresql" or not commit_may_have_happened(exc):
                 raise
             broke = type(exc).__name__
             raise OutcomeUnknown(f"the connection broke under COMMIT ({broke})") from exc
@@ -594,11 +592,8 @@ def commit_may_have_happened(exc: BaseException) -> bool:
     if isinstance(exc, sa.exc.DBAPIError):
         if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
             return True
-        exc = exc.orig if exc.orig is not None else exc
-        if isinstance(exc, sa.exc.DBAPIError):
-            return False
-        # SQLAlchemy's asyncpg adapter keeps asyncpg's own error as the cause.
-        exc = exc.__cause__ or exc
+        # SQLAlchemy's asyncpg adapter keeps asyncpg's own error as its error's cause.
+        exc = exc.orig.__cause__ or exc.orig if exc.orig is not None else exc
     if isinstance(exc, (*_CONNECTION_FAILURES, asyncpg.ConnectionDoesNotExistError)):
         return True
     if isinstance(exc, asyncpg.PostgresError):
@@ -607,8 +602,9 @@ def commit_may_have_happened(exc: BaseException) -> bool:
 
 
 class OutcomeUnknown(ConnectionError):
-    """The connection broke under a statement that commits on its own (`write_alone`): the
-    server may have committed it before the break. Not "nothing was written" (503 says so)."""
+    """The connection broke under a COMMIT, or under a statement that commits on its own
+    (`write_alone`): the server may have committed before the break, so the 503 does not say
+    "nothing was written"."""
 
 
 class DatabaseFileGone(ConnectionError):

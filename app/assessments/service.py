@@ -183,6 +183,15 @@ _RECORDED = tuple(
 _LOGGED = tuple(c.name for c in access_log.columns if c.name != "client_id")
 
 
+def _given(prefix: str, table: sa.Table, names: tuple[str, ...]) -> list[Any]:
+    """Bound parameters `prefix` + each name, typed as `table`'s column of that name (a name
+    the table lacks, such as a key's check value, as text)."""
+    return [
+        sa.bindparam(f"{prefix}{name}", type_=table.c[name].type if name in table.c else sa.String)
+        for name in names
+    ]
+
+
 @functools.cache
 def _claimed_and_recorded() -> Any:
     """PostgreSQL: a submission's client claimed (created, or its row locked and its next
@@ -201,12 +210,9 @@ def _claimed_and_recorded() -> Any:
     lock)."""
     claimed = clients.claimed()
 
-    def given(prefix: str, table: sa.Table, names: tuple[str, ...]) -> list[Any]:
-        return [sa.bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names]
-
     created = claimed.c.id == sa.bindparam("id", type_=sa.Uuid)
     # The projections' columns, from the assessment's own parameters.
-    recorded_as = dict(zip(_RECORDED, given("assessment_", assessment, _RECORDED), strict=True))
+    recorded_as = dict(zip(_RECORDED, _given("assessment_", assessment, _RECORDED), strict=True))
     decision = {
         projected: recorded_as[name]
         for projected, name in (
@@ -243,7 +249,7 @@ def _claimed_and_recorded() -> Any:
         .from_select(
             [*_RECORDED, "client_id", "sequence", "change_tx"],
             sa.select(
-                *given("assessment_", assessment, _RECORDED),
+                *_given("assessment_", assessment, _RECORDED),
                 claimed.c.id,
                 claimed.c.last_sequence,
                 PG_TRANSACTION_ID,
@@ -255,7 +261,7 @@ def _claimed_and_recorded() -> Any:
     logged = (
         sa.insert(access_log)
         .from_select(
-            [*_LOGGED, "client_id"], sa.select(*given("log_", access_log, _LOGGED), claimed.c.id)
+            [*_LOGGED, "client_id"], sa.select(*_given("log_", access_log, _LOGGED), claimed.c.id)
         )
         .returning(access_log.c.id)
         .cte("logged")
@@ -329,20 +335,11 @@ def _submitted() -> sa.Select[Any]:
     written, the client's consent events returned (a row each; one row of NULLs for none).
     No row: the keys are not current and nothing was written."""
 
-    def given(prefix: str, table: sa.Table | None, names: tuple[str, ...]) -> list[Any]:
-        return [
-            sa.bindparam(
-                f"{prefix}{name}",
-                type_=table.c[name].type if table is not None and name in table.c else sa.String,
-            )
-            for name in names
-        ]
-
     call = sa.func.segmentti_submit(
         sa.bindparam("tenant", type_=sa.String),
-        *given("client_", client, _CALL_CLIENT),
-        *given("assessment_", assessment, _CALL_ASSESSMENT),
-        *given("log_", access_log, _CALL_LOG),
+        *_given("client_", client, _CALL_CLIENT),
+        *_given("assessment_", assessment, _CALL_ASSESSMENT),
+        *_given("log_", access_log, _CALL_LOG),
     ).table_valued(
         sa.column("client_id", sa.Uuid),
         sa.column("last_sequence", sa.Integer),
